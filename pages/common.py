@@ -1,0 +1,377 @@
+"""Session and loading helpers that every page of the workshop app shares.
+
+Pages stay thin: they call these helpers for the dataset, the published
+baseline and the draft being edited, then lay out widgets. Everything that
+computes lives in :mod:`leadsim`; this module only caches and remembers.
+
+Public API (stable, for every page):
+
+- ``BASELINE_COLOUR``, ``DRAFT_COLOUR``: the two colours used everywhere.
+- ``repo_root()``, ``criteria_root()``: where files live. ``criteria_root``
+  honours the ``LEADSIM_CRITERIA_ROOT`` environment variable (tests use it).
+- ``set_dataset(data_path, profile_path)``, ``dataset_paths()``: which lead
+  history this session works on (the bundled sample by default).
+- ``current_leads() -> Leads``: the prepared leads, cached by file content.
+- ``store() -> CriteriaStore``: the criteria store over ``criteria_root()``.
+- ``criteria_id()``: the criteria family being worked on.
+- ``current_baseline() -> Criteria``: the latest published version.
+- ``draft_text()``, ``set_draft_text(text)``: the draft YAML in this session.
+- ``current_draft() -> (Criteria | None, list[Problem])``: the parsed draft.
+- ``draft_name()``, ``draft_base_revision()``: which stored draft is open.
+- ``capacity()``: the SDR capacity, leads a week, shared by the pages.
+- ``current_simulation()``: draft against baseline on the current leads.
+- ``show_problems(problems)``: render problems inline, location first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from leadsim.errors import CriteriaError, LeadsimError, Problem, format_path
+
+if TYPE_CHECKING:
+    from leadsim.criteria import Criteria
+    from leadsim.dataset import Leads
+
+logger = logging.getLogger(__name__)
+
+BASELINE_COLOUR = "#4C78A8"
+DRAFT_COLOUR = "#F58518"
+DEFAULT_CRITERIA_ID = "erp-lead-stages"
+DEFAULT_CAPACITY = 120
+
+_DATA_KEY = "leadsim_data_path"
+_PROFILE_KEY = "leadsim_profile_path"
+_CRITERIA_ID_KEY = "leadsim_criteria_id"
+_DRAFT_TEXT_KEY = "leadsim_draft_text"
+_DRAFT_NAME_KEY = "leadsim_draft_name"
+_DRAFT_REVISION_KEY = "leadsim_draft_revision"
+_CAPACITY_KEY = "leadsim_capacity"
+
+
+def repo_root() -> Path:
+    """The project directory (the one holding ``app.py``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def criteria_root() -> Path:
+    """Where criteria families live; ``LEADSIM_CRITERIA_ROOT`` overrides it."""
+    override = os.environ.get("LEADSIM_CRITERIA_ROOT")
+    return Path(override) if override else repo_root() / "criteria"
+
+
+def sample_paths() -> tuple[Path, Path]:
+    """The bundled sample history and its profile."""
+    folder = repo_root() / "sample_leads"
+    return folder / "leads.csv", folder / "profile.yaml"
+
+
+# --- dataset -----------------------------------------------------------------
+
+
+def set_dataset(data_path: str | Path, profile_path: str | Path | None) -> None:
+    """Make this session work on another lead history.
+
+    The Data page calls this after the user has saved a profile. Leads are
+    loaded lazily by :func:`current_leads`; the simulation is recomputed.
+    """
+    st.session_state[_DATA_KEY] = str(data_path)
+    st.session_state[_PROFILE_KEY] = str(profile_path) if profile_path else ""
+
+
+def dataset_paths() -> tuple[Path, Path | None]:
+    """The lead history and profile of this session (the sample by default)."""
+    sample_data, sample_profile = sample_paths()
+    data = st.session_state.get(_DATA_KEY) or str(sample_data)
+    profile = st.session_state.get(_PROFILE_KEY, str(sample_profile))
+    return Path(data), Path(profile) if profile else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    # Keyed by mtime and size so the bytes are hashed once per file version.
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_digest(path: Path | None) -> str:
+    """The sha256 of a file's bytes, cached by modification time and size."""
+    if path is None or not path.exists():
+        return ""
+    status = path.stat()
+    return _file_digest(str(path), status.st_mtime_ns, status.st_size)
+
+
+@st.cache_resource(show_spinner="Loading the lead history…", max_entries=4)
+def _load_leads(data: str, profile: str, data_digest: str, profile_digest: str):
+    # The digests are part of the cache key: a changed file loads again.
+    from leadsim.dataset import load_leads
+
+    return load_leads(data, profile or None)
+
+
+def current_leads() -> Leads:
+    """The prepared leads of this session, loaded once per file content.
+
+    Raises :class:`leadsim.errors.DataError` when the data cannot be used;
+    pages show it with :func:`show_error`.
+    """
+    data, profile = dataset_paths()
+    return _load_leads(
+        str(data),
+        str(profile) if profile else "",
+        file_digest(data),
+        file_digest(profile),
+    )
+
+
+# --- criteria ------------------------------------------------------------------
+
+
+def criteria_id() -> str:
+    """The criteria family this session works on."""
+    return st.session_state.get(_CRITERIA_ID_KEY, DEFAULT_CRITERIA_ID)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store(root: str):
+    from leadsim.store import CriteriaStore
+
+    return CriteriaStore(Path(root))
+
+
+def store():
+    """The criteria store over :func:`criteria_root` (one per root)."""
+    return _store(str(criteria_root()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _parse_file(path: str, digest: str) -> Criteria:
+    from leadsim.criteria import load_criteria
+
+    return load_criteria(path)
+
+
+def published_versions() -> list[Path]:
+    """Published version files of the current family, oldest first."""
+    folder = criteria_root() / criteria_id()
+    paths = [p for p in folder.glob("*.yaml") if _is_version(p.stem)]
+    return sorted(paths, key=lambda p: _version_key(p.stem))
+
+
+def current_baseline() -> Criteria:
+    """The latest published version of the current criteria family.
+
+    Raises :class:`leadsim.errors.CriteriaError` when none is published.
+    """
+    versions = published_versions()
+    if not versions:
+        folder = criteria_root() / criteria_id()
+        raise CriteriaError.single(
+            f"No published version of {criteria_id()} in {folder}; "
+            "publish a draft first or pick another criteria folder.",
+            file=str(folder),
+        )
+    return _parse_file(str(versions[-1]), file_digest(versions[-1]))
+
+
+def _is_version(stem: str) -> bool:
+    parts = stem.split(".")
+    return len(parts) == 3 and all(part.isdigit() for part in parts)
+
+
+def _version_key(stem: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in stem.split("."))
+
+
+# --- the draft ---------------------------------------------------------------
+
+
+def draft_paths() -> list[Path]:
+    """Stored drafts of the current family, by name."""
+    folder = criteria_root() / criteria_id() / "drafts"
+    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
+
+
+def draft_text() -> str:
+    """The draft YAML of this session.
+
+    The first call opens the first stored draft, or, failing that, a copy of
+    the published baseline.
+    """
+    if _DRAFT_TEXT_KEY not in st.session_state:
+        open_initial_draft()
+    return st.session_state[_DRAFT_TEXT_KEY]
+
+
+def set_draft_text(text: str) -> None:
+    """Replace the draft YAML of this session (not saved to disk)."""
+    st.session_state[_DRAFT_TEXT_KEY] = text
+
+
+def draft_name() -> str:
+    """The name of the stored draft being edited (empty for a new draft)."""
+    draft_text()
+    return st.session_state.get(_DRAFT_NAME_KEY, "")
+
+
+def draft_base_revision() -> Any:
+    """The revision of the stored draft this session's text is based on."""
+    draft_text()
+    return st.session_state.get(_DRAFT_REVISION_KEY)
+
+
+def open_draft(name: str, text: str, revision: Any) -> None:
+    """Make a stored draft (its name, text and revision) this session's draft."""
+    st.session_state[_DRAFT_NAME_KEY] = name
+    st.session_state[_DRAFT_TEXT_KEY] = text
+    st.session_state[_DRAFT_REVISION_KEY] = revision
+
+
+def open_initial_draft() -> None:
+    """Open the first stored draft, or a copy of the baseline as ``workshop``."""
+    drafts = draft_paths()
+    if drafts:
+        path = drafts[0]
+        open_draft(path.stem, path.read_text(encoding="utf-8"), file_digest(path))
+        return
+
+    versions = published_versions()
+    text = versions[-1].read_text(encoding="utf-8") if versions else ""
+    open_draft("workshop", text, None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _parse_text(text: str):
+    from leadsim.criteria import parse_criteria
+
+    try:
+        return parse_criteria(text, source="<draft>"), []
+    except CriteriaError as error:
+        return None, list(error.problems)
+
+
+def current_draft() -> tuple[Criteria | None, list[Problem]]:
+    """The parsed draft and its problems (errors leave the criteria ``None``).
+
+    Warnings of a valid draft are returned as problems too.
+    """
+    criteria, problems = _parse_text(draft_text())
+    if criteria is not None:
+        return criteria, list(criteria.warnings)
+    return None, problems
+
+
+# --- simulation ----------------------------------------------------------------
+
+
+def capacity() -> int:
+    """The SDR team's capacity in leads a week, as set in this session."""
+    return int(st.session_state.get(_CAPACITY_KEY, DEFAULT_CAPACITY))
+
+
+def set_capacity(leads_per_week: int) -> None:
+    """Remember the SDR capacity for every page of this session."""
+    st.session_state[_CAPACITY_KEY] = int(leads_per_week)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def condition_cache(fingerprint: str):
+    """A condition cache per dataset, shared by sessions (results are pure)."""
+    from leadsim.evaluate import ConditionCache
+
+    return ConditionCache()
+
+
+@st.cache_resource(
+    show_spinner="Simulating the draft against the baseline…", max_entries=32
+)
+def _simulate(
+    draft_text: str,
+    baseline_key: str,
+    leads_key: str,
+    capacity: int,
+    _draft,
+    _baseline,
+    _leads,
+):
+    # Arguments with a leading underscore are not hashed; the keys stand in.
+    from leadsim.simulate import simulate
+
+    return simulate(
+        _draft,
+        _baseline,
+        _leads,
+        capacity=capacity,
+        cache=condition_cache(_leads.fingerprint),
+    )
+
+
+def simulation_for(draft: Criteria, baseline: Criteria, leads: Leads):
+    """Simulate ``draft`` against ``baseline``, cached by their content."""
+    return _simulate(
+        draft.text,
+        baseline.text,
+        leads.fingerprint,
+        capacity(),
+        draft,
+        baseline,
+        leads,
+    )
+
+
+def current_simulation():
+    """The session's draft simulated against the baseline, or ``None``.
+
+    ``None`` when the draft does not parse; pages then show its problems.
+    """
+    draft, _ = current_draft()
+    if draft is None:
+        return None
+    return simulation_for(draft, current_baseline(), current_leads())
+
+
+# --- rendering -----------------------------------------------------------------
+
+
+def show_problems(problems: list[Problem], *, limit: int = 20) -> None:
+    """Render problems inline: errors in red, warnings in amber, location first."""
+    for problem in problems[:limit]:
+        where = (
+            f"line {problem.line}, column {problem.column or 1}: "
+            if problem.line
+            else ""
+        )
+        path = f" (at `{format_path(problem.path)}`)" if problem.path else ""
+        text = (
+            f"**{where}**{problem.message}{path}" if where else problem.message + path
+        )
+        if problem.severity == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            st.error(text, icon=":material/error:")
+    if len(problems) > limit:
+        st.caption(f"…and {len(problems) - limit} more.")
+
+
+def show_error(error: LeadsimError, intro: str = "") -> None:
+    """Render a leadsim error as its problems, never as a traceback."""
+    if intro:
+        st.error(intro)
+    show_problems(list(error.problems))
+
+
+def page_setup(title: str, intro: str = "") -> None:
+    """The shared page header: a title and one line of what the page is for."""
+    st.title(title)
+    if intro:
+        st.caption(intro)
