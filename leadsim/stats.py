@@ -1,0 +1,416 @@
+"""Rates with honest intervals, and the funnel metrics behind a simulation.
+
+Everything here works on plain numpy arrays (stage codes, outcome flags,
+created day numbers, segment codes), so that each metric can be checked on a
+hand-built fixture without criteria or an evaluation. ``leadsim.simulate``
+feeds it the arrays of two evaluations.
+
+Words used throughout: the *MQL stage* is stage ``mql`` or ``sql`` (an SQL was
+an MQL first). *Precision* is the share of MQLs (or SQLs) that historically
+reached an opportunity or won; *coverage* is the share of all opportunities,
+wins or won amount that the MQL stage caught. A lead is *unobserved* when the
+draft newly sends it to a stage but sales never worked it: it has no observed
+outcome from that path, so it is left out of the numerator and the
+denominator of every rate on that path and counted apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# The two-sided 95% normal quantile, to the precision published tables use.
+Z95 = 1.959963984540054
+
+STAGES = ("disqualified", "lead", "mql", "sql")
+STAGE_CODE = {name: code for code, name in enumerate(STAGES)}
+MQL_CODE = STAGE_CODE["mql"]
+SQL_CODE = STAGE_CODE["sql"]
+
+# A rate is too uncertain to read when fewer leads than this back it, or
+# when its 95% interval is wider than this either side of the estimate.
+SMALL_N = 30
+SMALL_HALF_WIDTH = 0.10
+
+# Bits of the per-lead class used by ``funnel_table``; one bincount over
+# these classes gives every count a funnel needs, for every segment at once.
+_CLASSES = 4 * 2 * 2 * 2 * 2
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A share ``successes / n`` with its 95% Wilson interval.
+
+    ``value`` is ``None`` when ``n`` is 0; the interval is then (0, 1).
+    ``small`` flags a rate too uncertain to read (fewer than 30 leads, or a
+    half-width above 10 points).
+    """
+
+    successes: int
+    n: int
+    value: float | None
+    low: float
+    high: float
+    small: bool
+
+    def to_dict(self) -> dict:
+        """The rate as plain JSON values."""
+        return {
+            "successes": self.successes,
+            "n": self.n,
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "small": self.small,
+        }
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The change of one rate from baseline to draft.
+
+    ``significant`` is false whenever the two 95% intervals overlap (or
+    either side has no leads): such a change must not be presented as a win
+    or a loss.
+    """
+
+    baseline: Rate
+    draft: Rate
+    difference: float | None
+    significant: bool
+
+    def to_dict(self) -> dict:
+        """The delta as plain JSON values."""
+        return {
+            "baseline": self.baseline.value,
+            "draft": self.draft.value,
+            "difference": self.difference,
+            "significant": self.significant,
+        }
+
+
+def wilson_interval(
+    successes: np.ndarray | int, n: np.ndarray | int, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of ``successes / n``, elementwise.
+
+    Where ``n`` is 0 the interval is (0, 1): no leads, no information.
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    total = np.asarray(n, dtype=np.float64)
+    safe_n = np.where(total > 0, total, 1.0)
+
+    share = k / safe_n
+    z2 = z * z
+    denominator = 1.0 + z2 / safe_n
+    centre = (share + z2 / (2.0 * safe_n)) / denominator
+    spread = z * np.sqrt(share * (1.0 - share) / safe_n + z2 / (4.0 * safe_n**2))
+    half = spread / denominator
+
+    low = np.where(total > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
+    high = np.where(total > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    return low, high
+
+
+def is_small(n: np.ndarray | int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """True where a rate is too uncertain to read (n < 30 or half-width > 10 pts)."""
+    half_width = (np.asarray(high) - np.asarray(low)) / 2.0
+    return (np.asarray(n) < SMALL_N) | (half_width > SMALL_HALF_WIDTH + 1e-12)
+
+
+def rate(successes: int, n: int) -> Rate:
+    """Build a :class:`Rate` with its Wilson interval and small-sample flag."""
+    successes, n = int(successes), int(n)
+    low, high = wilson_interval(successes, n)
+    value = successes / n if n else None
+    return Rate(
+        successes=successes,
+        n=n,
+        value=value,
+        low=float(low),
+        high=float(high),
+        small=bool(is_small(n, low, high)),
+    )
+
+
+def compare(baseline: Rate, draft: Rate) -> Delta:
+    """The change from ``baseline`` to ``draft``; significant only without overlap."""
+    if baseline.value is None or draft.value is None:
+        return Delta(baseline, draft, None, False)
+
+    overlap = draft.low <= baseline.high and baseline.low <= draft.high
+    return Delta(baseline, draft, draft.value - baseline.value, not overlap)
+
+
+def share(part: float, whole: float) -> float | None:
+    """``part / whole``, or ``None`` when ``whole`` is 0 (or not a number)."""
+    if not whole or math.isnan(whole):
+        return None
+    return float(part) / float(whole)
+
+
+def stage_codes(stage: np.ndarray) -> np.ndarray:
+    """Stage names to int8 codes (0 disqualified, 1 lead, 2 mql, 3 sql).
+
+    Integer input is taken to be codes already and returned as int8.
+    """
+    stage = np.asarray(stage)
+    if stage.dtype.kind in "iu":
+        return stage.astype(np.int8, copy=False)
+
+    codes = np.zeros(len(stage), dtype=np.int8)
+    for name, code in STAGE_CODE.items():
+        if code:
+            codes[stage == name] = code
+    return codes
+
+
+def as_flags(values: np.ndarray | None, n: int) -> np.ndarray:
+    """A boolean outcome array (``None`` or NaN counting as false)."""
+    if values is None:
+        return np.zeros(n, dtype=bool)
+    values = np.asarray(values)
+    if values.dtype == bool:
+        return values
+    return np.nan_to_num(values.astype(np.float64), nan=0.0) > 0
+
+
+def as_amounts(values: np.ndarray | None, n: int) -> np.ndarray:
+    """A float amount array with missing values as 0."""
+    if values is None:
+        return np.zeros(n, dtype=np.float64)
+    return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+
+
+@dataclass
+class FunnelTable:
+    """Funnel counts for ``n_groups`` groups of leads (one row per group).
+
+    ``counts`` has shape (groups, stage, opportunity, won, new-MQL-unobserved,
+    new-SQL-unobserved); ``amounts`` has shape (groups, stage,
+    new-MQL-unobserved) and sums the won amount.
+    """
+
+    counts: np.ndarray
+    amounts: np.ndarray
+
+    @property
+    def leads(self) -> np.ndarray:
+        """Leads per group."""
+        return self.counts.sum(axis=(1, 2, 3, 4, 5))
+
+    @property
+    def stages(self) -> np.ndarray:
+        """Leads per group and stage, shape (groups, 4)."""
+        return self.counts.sum(axis=(2, 3, 4, 5))
+
+    def numbers(self) -> dict[str, np.ndarray]:
+        """Every count a funnel's rates need, each an array over groups."""
+        c = self.counts
+        mql = c[:, MQL_CODE:, :, :, 0, :].sum(axis=(1, 4))  # (g, opp, won)
+        sql = c[:, SQL_CODE, :, :, :, 0].sum(axis=3)  # (g, opp, won)
+        sql_on_mql_path = c[:, SQL_CODE, :, :, 0, :].sum(axis=(1, 2, 3))
+        everyone = c.sum(axis=(1, 4, 5))  # (g, opp, won)
+        return {
+            "leads": self.leads,
+            "mql": mql.sum(axis=(1, 2)),
+            "mql_sql": sql_on_mql_path,
+            "mql_opportunity": mql[:, 1, :].sum(axis=1),
+            "mql_won": mql[:, :, 1].sum(axis=1),
+            "sql": sql.sum(axis=(1, 2)),
+            "sql_opportunity": sql[:, 1, :].sum(axis=1),
+            "sql_won": sql[:, :, 1].sum(axis=1),
+            "opportunity": everyone[:, 1, :].sum(axis=1),
+            "won": everyone[:, :, 1].sum(axis=1),
+            "unobserved_mql": c[:, MQL_CODE:, :, :, 1, :].sum(axis=(1, 2, 3, 4)),
+            "unobserved_sql": c[:, SQL_CODE, :, :, :, 1].sum(axis=(1, 2, 3)),
+            "amount": self.amounts.sum(axis=(1, 2)),
+            "mql_amount": self.amounts[:, MQL_CODE:, 0].sum(axis=1),
+        }
+
+
+def funnel_table(
+    stage: np.ndarray,
+    opportunity: np.ndarray,
+    won: np.ndarray,
+    amount: np.ndarray,
+    unobserved_mql: np.ndarray | None = None,
+    unobserved_sql: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    n_groups: int = 1,
+) -> FunnelTable:
+    """Count a funnel per group in one pass over the leads.
+
+    ``stage`` holds stage codes; ``opportunity`` and ``won`` are booleans;
+    ``amount`` the won amount (0 where none). ``unobserved_mql`` marks leads
+    newly at the MQL stage that sales never worked, ``unobserved_sql`` leads
+    newly SQL that sales never worked. ``groups`` gives each lead a group in
+    ``0..n_groups-1`` (all leads in group 0 when omitted); a negative group
+    leaves the lead out.
+    """
+    n = len(stage)
+    none = np.zeros(n, dtype=bool)
+    new_mql = none if unobserved_mql is None else unobserved_mql
+    new_sql = none if unobserved_sql is None else unobserved_sql
+
+    lead_class = (
+        stage.astype(np.int64) * 16
+        + opportunity.astype(np.int64) * 8
+        + won.astype(np.int64) * 4
+        + new_mql.astype(np.int64) * 2
+        + new_sql.astype(np.int64)
+    )
+    amount_class = stage.astype(np.int64) * 2 + new_mql.astype(np.int64)
+    if groups is not None:
+        keep = groups >= 0
+        lead_class = lead_class[keep] + groups[keep].astype(np.int64) * _CLASSES
+        amount_class = amount_class[keep] + groups[keep].astype(np.int64) * 8
+        amount = amount[keep]
+
+    counts = np.bincount(lead_class, minlength=n_groups * _CLASSES)
+    amounts = np.bincount(amount_class, weights=amount, minlength=n_groups * 8)
+    return FunnelTable(
+        counts=counts.reshape(n_groups, 4, 2, 2, 2, 2),
+        amounts=amounts.reshape(n_groups, 4, 2),
+    )
+
+
+RATE_NAMES = (
+    "mql_to_sql",
+    "mql_opportunity",
+    "mql_won",
+    "sql_opportunity",
+    "sql_won",
+    "opportunity_coverage",
+    "won_coverage",
+)
+
+
+def funnel_rates(numbers: dict[str, np.ndarray], group: int = 0) -> dict[str, Rate]:
+    """The rates of one group of a :meth:`FunnelTable.numbers` result.
+
+    ``mql_to_sql``: SQLs among MQL-stage leads; ``mql_opportunity`` and
+    ``mql_won``: precision of the MQL stage; ``sql_opportunity`` and
+    ``sql_won``: precision of the SQL stage; ``opportunity_coverage`` and
+    ``won_coverage``: the share of all opportunities and wins caught by the
+    MQL stage. Unobserved leads are in none of them.
+    """
+    pairs = {
+        "mql_to_sql": ("mql_sql", "mql"),
+        "mql_opportunity": ("mql_opportunity", "mql"),
+        "mql_won": ("mql_won", "mql"),
+        "sql_opportunity": ("sql_opportunity", "sql"),
+        "sql_won": ("sql_won", "sql"),
+        "opportunity_coverage": ("mql_opportunity", "opportunity"),
+        "won_coverage": ("mql_won", "won"),
+    }
+    return {
+        name: rate(numbers[top][group], numbers[bottom][group])
+        for name, (top, bottom) in pairs.items()
+    }
+
+
+def week_index(created_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each lead's created week, as an index into a contiguous week range.
+
+    Weeks start on Monday (ISO weeks). Returns ``(index, starts)``: ``index``
+    is -1 where the created date is missing; ``starts`` holds the day number
+    (days since 1970-01-01) of each week's Monday, empty weeks included.
+    """
+    days = np.asarray(created_days, dtype=np.float64)
+    dated = ~np.isnan(days)
+    if not dated.any():
+        return np.full(len(days), -1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    whole = np.floor(np.where(dated, days, 0.0)).astype(np.int64)
+    # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+    monday = whole - (whole + 3) % 7
+    first = int(monday[dated].min())
+    last = int(monday[dated].max())
+
+    index = np.where(dated, (monday - first) // 7, -1)
+    starts = np.arange(first, last + 1, 7, dtype=np.int64)
+    return index, starts
+
+
+def weekly_counts(stage: np.ndarray, week: np.ndarray, n_weeks: int) -> np.ndarray:
+    """Leads per created week and stage, shape (weeks, 4); undated leads left out."""
+    dated = week >= 0
+    codes = week[dated] * 4 + stage[dated].astype(np.int64)
+    return np.bincount(codes, minlength=n_weeks * 4).reshape(n_weeks, 4)
+
+
+@dataclass
+class SweepCurve:
+    """MQL volume, precision and coverage for each total threshold."""
+
+    thresholds: np.ndarray
+    mql: np.ndarray
+    counted: np.ndarray
+    opportunity: np.ndarray
+    won: np.ndarray
+    amount: np.ndarray
+    unobserved: np.ndarray
+    total_opportunity: int
+    total_won: int
+    total_amount: float
+
+
+def sweep_totals(
+    total: np.ndarray,
+    eligible: np.ndarray,
+    always: np.ndarray,
+    opportunity: np.ndarray,
+    won: np.ndarray,
+    amount: np.ndarray,
+    unobserved: np.ndarray,
+    max_threshold: int,
+) -> SweepCurve:
+    """Sweep the total threshold from 0 to ``max_threshold`` in one pass.
+
+    A lead is at the MQL stage for threshold ``t`` when it is ``always`` an
+    MQL (fast track, not excluded) or it is ``eligible`` (not excluded, every
+    other minimum holds) and its total is at least ``t``. Totals are bucketed
+    by their whole part (a counting sort: for a whole ``t``, ``total >= t``
+    exactly when ``floor(total) >= t``) and summed from the top down, so the
+    cost is one pass over the leads whatever the number of thresholds.
+    ``unobserved`` leads count in volume, never in precision or coverage.
+    """
+    size = max_threshold + 1
+    bucket = np.clip(np.floor(total[eligible]), 0, max_threshold).astype(np.int64)
+    observed = ~unobserved
+
+    def top_down(weights: np.ndarray | None) -> np.ndarray:
+        sums = np.bincount(bucket, weights=weights, minlength=size)
+        return np.cumsum(sums[::-1])[::-1]
+
+    def fixed(mask: np.ndarray) -> float:
+        return float(np.count_nonzero(always & mask))
+
+    eligible_observed = observed[eligible]
+    opportunity_observed = (opportunity & observed)[eligible]
+    won_observed = (won & observed)[eligible]
+    amount_observed = np.where(observed, amount, 0.0)
+    always_observed = always & observed
+    volume = top_down(None) + np.count_nonzero(always)
+    counted = top_down(eligible_observed.astype(np.float64)) + fixed(observed)
+    return SweepCurve(
+        thresholds=np.arange(size),
+        mql=volume.astype(np.int64),
+        counted=counted.astype(np.int64),
+        opportunity=(
+            top_down(opportunity_observed.astype(np.float64))
+            + fixed(opportunity & observed)
+        ).astype(np.int64),
+        won=(top_down(won_observed.astype(np.float64)) + fixed(won & observed)).astype(
+            np.int64
+        ),
+        amount=top_down(amount_observed[eligible])
+        + float(amount_observed[always_observed].sum()),
+        unobserved=(volume - counted).astype(np.int64),
+        total_opportunity=int(np.count_nonzero(opportunity)),
+        total_won=int(np.count_nonzero(won)),
+        total_amount=float(amount.sum()),
+    )
