@@ -206,7 +206,9 @@ def load_profile(path: str | Path) -> Profile:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError.single("profile not found; check the path", file=str(path))
+        raise DataError.single(
+            "profile not found; check the path", file=str(path)
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise DataError.single(
@@ -214,7 +216,7 @@ def load_profile(path: str | Path) -> Profile:
             file=str(path),
             line=mark.line + 1 if mark else 0,
             column=mark.column + 1 if mark else 0,
-        )
+        ) from None
     return profile_from_dict(document, source=str(path))
 
 
