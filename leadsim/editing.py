@@ -379,47 +379,6 @@ def _boolean(text: str) -> bool:
     raise ValueError(f"'{text}' is not yes or no; type yes or no.")
 
 
-def describe_condition(condition: Any) -> str:
-    """A condition in words a marketer reads: ``industry is one of a, b``."""
-    if not isinstance(condition, dict):
-        return str(condition)
-    if "all" in condition or "any" in condition:
-        mode = "all" if "all" in condition else "any"
-        joiner = " and " if mode == "all" else " or "
-        parts = [describe_condition(child) for child in condition[mode] or []]
-        text = joiner.join(parts)
-        return f"({text})" if len(parts) > 1 else text
-    if "not" in condition:
-        return f"not {describe_condition(condition['not'])}"
-    if "stage" in condition:
-        return f"stage is {condition['stage']}"
-
-    subject = (
-        f"{condition['score']} score"
-        if "score" in condition
-        else condition.get("field")
-    )
-    operators = [key for key in condition if key not in ("field", "score")]
-    if not operators:
-        return str(subject)
-    op = operators[0]
-    value = condition[op]
-    if op == "present":
-        return f"{subject} is {'filled in' if value else 'empty'}"
-    if op == "within_days":
-        return f"{subject} is within the last {format_value(value)} days"
-    if op == "older_than_days":
-        return f"{subject} is older than {format_value(value)} days"
-    if op == "between":
-        low, high = (
-            (value + [None, None])[:2] if isinstance(value, list) else (value, "")
-        )
-        return f"{subject} is between {format_value(low)} and {format_value(high)}"
-    if isinstance(value, dict) and "list" in value:
-        return f"{subject} {OPERATOR_WORDS.get(op, op)} the list {value['list']}"
-    return f"{subject} {OPERATOR_WORDS.get(op, op)} {format_value(value)}"
-
-
 # --- what the data offers --------------------------------------------------------
 
 

@@ -17,7 +17,11 @@ Public API (stable, for every page):
 - ``current_baseline() -> Criteria``: the latest published version.
 - ``draft_text()``, ``set_draft_text(text)``: the draft YAML in this session.
 - ``current_draft() -> (Criteria | None, list[Problem])``: the parsed draft.
-- ``draft_name()``, ``draft_base_revision()``: which stored draft is open.
+- ``draft_name()``, ``draft_base_revision()``, ``draft_is_saved()``: which
+  stored draft is open, the revision it was based on, whether it is saved.
+- ``open_draft(name, text, revision)``, ``open_stored_draft(name)``,
+  ``save_draft()``: switch drafts; save through the store (raises
+  ``StaleDraftError`` when someone else saved since).
 - ``capacity()``: the SDR capacity, leads a week, shared by the pages.
 - ``current_simulation()``: draft against baseline on the current leads.
 - ``show_problems(problems)``: render problems inline, location first.
@@ -29,20 +33,17 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from leadsim.criteria import Criteria, parse_criteria
+from leadsim.dataset import Leads, load_leads
 from leadsim.errors import CriteriaError, LeadsimError, Problem, format_path
-
-if TYPE_CHECKING:
-    from leadsim.criteria import Criteria
-    from leadsim.dataset import Leads
+from leadsim.evaluate import ConditionCache
+from leadsim.store import CriteriaStore, revision_of
 
 logger = logging.getLogger(__name__)
 
-BASELINE_COLOUR = "#4C78A8"
-DRAFT_COLOUR = "#F58518"
 DEFAULT_CRITERIA_ID = "erp-lead-stages"
 DEFAULT_CAPACITY = 120
 
@@ -112,10 +113,10 @@ def file_digest(path: Path | None) -> str:
 
 
 @st.cache_resource(show_spinner="Loading the lead history…", max_entries=4)
-def _load_leads(data: str, profile: str, data_digest: str, profile_digest: str):
+def _load_leads(
+    data: str, profile: str, data_digest: str, profile_digest: str
+) -> Leads:
     # The digests are part of the cache key: a changed file loads again.
-    from leadsim.dataset import load_leads
-
     return load_leads(data, profile or None)
 
 
@@ -143,29 +144,19 @@ def criteria_id() -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _store(root: str):
-    from leadsim.store import CriteriaStore
-
+def _store(root: str) -> CriteriaStore:
     return CriteriaStore(Path(root))
 
 
-def store():
+def store() -> CriteriaStore:
     """The criteria store over :func:`criteria_root` (one per root)."""
     return _store(str(criteria_root()))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _parse_file(path: str, digest: str) -> Criteria:
-    from leadsim.criteria import load_criteria
-
-    return load_criteria(path)
-
-
-def published_versions() -> list[Path]:
-    """Published version files of the current family, oldest first."""
-    folder = criteria_root() / criteria_id()
-    paths = [p for p in folder.glob("*.yaml") if _is_version(p.stem)]
-    return sorted(paths, key=lambda p: _version_key(p.stem))
+    # The digest keys the cache on content; the path is for messages.
+    return parse_criteria(Path(path).read_text(encoding="utf-8"), path)
 
 
 def current_baseline() -> Criteria:
@@ -173,40 +164,26 @@ def current_baseline() -> Criteria:
 
     Raises :class:`leadsim.errors.CriteriaError` when none is published.
     """
-    versions = published_versions()
-    if not versions:
+    version = store().current(criteria_id())
+    if version is None:
         folder = criteria_root() / criteria_id()
         raise CriteriaError.single(
             f"No published version of {criteria_id()} in {folder}; "
             "publish a draft first or pick another criteria folder.",
             file=str(folder),
         )
-    return _parse_file(str(versions[-1]), file_digest(versions[-1]))
-
-
-def _is_version(stem: str) -> bool:
-    parts = stem.split(".")
-    return len(parts) == 3 and all(part.isdigit() for part in parts)
-
-
-def _version_key(stem: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in stem.split("."))
+    path = store().version_path(criteria_id(), version)
+    return _parse_file(str(path), file_digest(path))
 
 
 # --- the draft ---------------------------------------------------------------
-
-
-def draft_paths() -> list[Path]:
-    """Stored drafts of the current family, by name."""
-    folder = criteria_root() / criteria_id() / "drafts"
-    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
 
 
 def draft_text() -> str:
     """The draft YAML of this session.
 
     The first call opens the first stored draft, or, failing that, a copy of
-    the published baseline.
+    the published baseline named ``workshop`` (not yet saved).
     """
     if _DRAFT_TEXT_KEY not in st.session_state:
         open_initial_draft()
@@ -219,41 +196,64 @@ def set_draft_text(text: str) -> None:
 
 
 def draft_name() -> str:
-    """The name of the stored draft being edited (empty for a new draft)."""
+    """The name of the stored draft being edited."""
     draft_text()
     return st.session_state.get(_DRAFT_NAME_KEY, "")
 
 
-def draft_base_revision() -> Any:
-    """The revision of the stored draft this session's text is based on."""
+def draft_base_revision() -> str | None:
+    """The stored revision this session's text is based on (``None``: unsaved)."""
     draft_text()
     return st.session_state.get(_DRAFT_REVISION_KEY)
 
 
-def open_draft(name: str, text: str, revision: Any) -> None:
-    """Make a stored draft (its name, text and revision) this session's draft."""
+def draft_is_saved() -> bool:
+    """True when the session's text is exactly the stored draft it is based on."""
+    revision = draft_base_revision()
+    return revision is not None and revision == revision_of(draft_text().encode())
+
+
+def open_draft(name: str, text: str, revision: str | None) -> None:
+    """Make a draft (its name, text and base revision) this session's draft."""
     st.session_state[_DRAFT_NAME_KEY] = name
     st.session_state[_DRAFT_TEXT_KEY] = text
     st.session_state[_DRAFT_REVISION_KEY] = revision
 
 
+def open_stored_draft(name: str) -> None:
+    """Open a stored draft by name (raises ``PublishError`` if it is gone)."""
+    draft = store().read_draft(criteria_id(), name)
+    open_draft(draft.name, draft.text, draft.revision)
+
+
 def open_initial_draft() -> None:
     """Open the first stored draft, or a copy of the baseline as ``workshop``."""
-    drafts = draft_paths()
-    if drafts:
-        path = drafts[0]
-        open_draft(path.stem, path.read_text(encoding="utf-8"), file_digest(path))
+    names = store().drafts(criteria_id())
+    if names:
+        open_stored_draft(names[0])
         return
 
-    versions = published_versions()
-    text = versions[-1].read_text(encoding="utf-8") if versions else ""
+    version = store().current(criteria_id())
+    text = store().version_text(criteria_id(), version) if version else ""
     open_draft("workshop", text, None)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _parse_text(text: str):
-    from leadsim.criteria import parse_criteria
+def save_draft() -> str:
+    """Save the session's draft to the store, based on the revision it opened.
 
+    Returns the new revision. Raises :class:`leadsim.store.StaleDraftError`
+    (with the text on disk) when someone else saved since; the session's
+    text is kept so the page can show both versions.
+    """
+    revision = store().save_draft(
+        criteria_id(), draft_name(), draft_text(), draft_base_revision()
+    )
+    st.session_state[_DRAFT_REVISION_KEY] = revision
+    return revision
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _parse_text(text: str) -> tuple[Criteria | None, list[Problem]]:
     try:
         return parse_criteria(text, source="<draft>"), []
     except CriteriaError as error:
@@ -287,8 +287,6 @@ def set_capacity(leads_per_week: int) -> None:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def condition_cache(fingerprint: str):
     """A condition cache per dataset, shared by sessions (results are pure)."""
-    from leadsim.evaluate import ConditionCache
-
     return ConditionCache()
 
 

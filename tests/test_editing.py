@@ -191,29 +191,6 @@ def test_format_value_inverts_parse_value_for_lists():
     assert editing.format_value(True) == "yes"
 
 
-@pytest.mark.parametrize(
-    ("condition", "words"),
-    [
-        ({"field": "industry", "in": ["a", "b"]}, "industry is one of a, b"),
-        (
-            {
-                "all": [
-                    {"field": "x", "gte": 3},
-                    {"not": {"field": "y", "present": True}},
-                ]
-            },
-            "(x is at least 3 and not y is filled in)",
-        ),
-        ({"score": "fit", "gte": 35}, "fit score is at least 35"),
-        ({"field": "last", "within_days": 30}, "last is within the last 30 days"),
-        ({"field": "e", "between": [10, 50]}, "e is between 10 and 50"),
-        ({"field": "i", "in": {"list": "t"}}, "i is one of the list t"),
-    ],
-)
-def test_describe_condition(condition, words):
-    assert editing.describe_condition(condition) == words
-
-
 class _Column:
     def __init__(self, kind, codes, categories):
         self.kind = kind
