@@ -1,0 +1,144 @@
+"""The command line: ``python -m leadsim COMMAND ...``.
+
+Each command has one ``_add_<name>_parser`` function that declares its
+arguments and one ``_run_<name>(args) -> int`` handler; :func:`main` parses,
+dispatches, and is the single place that turns a :class:`LeadsimError` into
+``FILE:LINE:COL: message`` lines on stderr and exit code 1. A user never sees
+a traceback for bad input.
+
+Exit codes: 0 success, 1 invalid input, 2 usage error (from argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+
+from leadsim import __version__
+from leadsim.errors import LeadsimError, Problem
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: the process arguments); exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+    try:
+        return args.handler(args)
+    except LeadsimError as error:
+        print_problems(error.problems)
+        return EXIT_INVALID
+    except OSError as error:
+        where = error.filename or "<input>"
+        print(
+            f"{where}: cannot use this file: {error.strerror or error}", file=sys.stderr
+        )
+        return EXIT_INVALID
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m leadsim",
+        description="Agree MQL and SQL criteria, replay them on history, publish them.",
+    )
+    parser.add_argument("--version", action="version", version=f"leadsim {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what happens, for debugging"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_validate_parser(subparsers)
+    _add_schema_parser(subparsers)
+    return parser
+
+
+def print_problems(problems: Iterable[Problem]) -> None:
+    """Write problems to stderr, one ``FILE:LINE:COL: message`` line each."""
+    for problem in problems:
+        print(problem.render(), file=sys.stderr)
+
+
+# --- validate ------------------------------------------------------------------
+
+
+def _add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "validate",
+        help="check criteria files",
+        description="Check criteria files against the schema and the semantic "
+        "rules; optionally check their fields against a lead dataset.",
+    )
+    command.add_argument("files", nargs="+", metavar="FILE", help="criteria YAML files")
+    command.add_argument(
+        "--leads", metavar="DATA", help="also check fields against this lead table"
+    )
+    command.add_argument(
+        "--profile", metavar="FILE", help="the dataset profile (default: beside DATA)"
+    )
+    command.set_defaults(handler=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from leadsim.criteria import check_against_leads, load_criteria
+
+    if args.profile and not args.leads:
+        raise LeadsimError.single("--profile needs --leads DATA; add the lead table")
+    leads = _load_leads(args.leads, args.profile) if args.leads else None
+
+    status = EXIT_OK
+    for file in args.files:
+        try:
+            criteria = load_criteria(file)
+        except LeadsimError as error:
+            print_problems(error.problems)
+            status = EXIT_INVALID
+            continue
+
+        problems = list(criteria.warnings)
+        if leads is not None:
+            problems += check_against_leads(criteria, leads)
+        print_problems(problems)
+        if any(problem.severity == "error" for problem in problems):
+            status = EXIT_INVALID
+            continue
+        counts = f"{len(criteria.rules())} rules, {len(criteria.routes())} routes"
+        print(f"ok: {file} ({criteria.id} {criteria.version}, {counts})")
+    return status
+
+
+def _load_leads(data: str, profile: str | None):  # noqa: ANN202 - Leads, imported lazily
+    from leadsim.dataset import load_leads
+
+    return load_leads(data, profile)
+
+
+# --- schema ----------------------------------------------------------------------
+
+
+def _add_schema_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "schema",
+        help="print the JSON Schema of criteria files",
+        description="Print the JSON Schema (draft 2020-12) of criteria files.",
+    )
+    command.set_defaults(handler=_run_schema)
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from leadsim.criteria import criteria_schema
+
+    print(json.dumps(criteria_schema(), indent=2))
+    return EXIT_OK

@@ -1,0 +1,546 @@
+"""Safe YAML loading with line and column marks, and stable dumping.
+
+The loader builds plain Python data (dicts, lists, str, int, float, bool,
+None) straight from the parser's event stream, without PyYAML's object
+construction, so that no tag can ever run code. Walking the events ourselves
+also gives every guard in one place: duplicate keys, tabs, unsafe tags, alias
+bombs and very deep nesting each become a :class:`~leadsim.errors.Problem` at
+the line and column where the reader can fix them.
+
+Unquoted dates and timestamps (``as_of: 2026-06-30``) become ISO strings, so
+the data stays JSON-compatible and a date means the same in every code path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leadsim.errors import CriteriaError, LeadsimError, Problem
+
+logger = logging.getLogger(__name__)
+
+Marks = dict[tuple[str | int, ...], tuple[int, int]]
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_MAPPING_TAGS = {None, "!", "tag:yaml.org,2002:map"}
+_SEQUENCE_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """Guards against hostile or accidental input.
+
+    ``max_bytes`` is checked before a file is read, so a huge file fails at
+    once. ``max_values`` bounds the number of values after aliases are
+    expanded (the "billion laughs" attack) and ``max_aliases`` the number of
+    alias uses.
+    """
+
+    max_bytes: int = 5 * 1024 * 1024
+    max_depth: int = 50
+    max_aliases: int = 200
+    max_values: int = 500_000
+
+
+DEFAULT_LIMITS = YamlLimits()
+
+
+class _Stop(Exception):
+    """Internal: a problem that ends the walk over the events."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass
+class _Open:
+    """A mapping or sequence whose end event has not been seen yet."""
+
+    container: dict | list
+    path: tuple[str | int, ...]
+    anchor: str | None
+    key: str | None = None  # a mapping's pending key, once read
+    key_mark: tuple[int, int] = (0, 0)
+    first_seen: dict[str, tuple[int, int]] | None = None
+
+
+def load_yaml(
+    text: str,
+    source: str = "<input>",
+    *,
+    expect_mapping: bool = True,
+    error_type: type[LeadsimError] = CriteriaError,
+    limits: YamlLimits = DEFAULT_LIMITS,
+) -> tuple[Any, Marks]:
+    """Parse one YAML document into plain data and its marks.
+
+    The marks map each key path (``("mql", "fit", "rules", 0)``) to the 1-based
+    ``(line, column)`` where that key or sequence item starts; the empty path
+    is the document itself. Raises ``error_type`` with a located problem for
+    malformed YAML, tabs used for indentation, duplicate keys, tags other than
+    the plain JSON-like ones, alias bombs, nesting deeper than
+    ``limits.max_depth`` and, when ``expect_mapping``, a document that is not
+    a mapping.
+    """
+    if len(text) > limits.max_bytes:
+        raise error_type.single(_too_big_message(len(text), limits), file=source)
+
+    builder = _Builder(text, source, limits)
+    try:
+        data = builder.run()
+    except _Stop as stop:
+        raise error_type([stop.problem]) from None
+    except yaml.YAMLError as error:
+        raise error_type([_syntax_problem(error, text, source)]) from None
+
+    if expect_mapping and not isinstance(data, dict):
+        raise error_type.single(
+            _not_mapping_message(data), file=source, line=1, column=1
+        )
+    return data, builder.marks
+
+
+def read_yaml_text(
+    path: str | os.PathLike[str],
+    *,
+    error_type: type[LeadsimError] = CriteriaError,
+    limits: YamlLimits = DEFAULT_LIMITS,
+) -> str:
+    """Read a YAML file as UTF-8 text, refusing oversized and non-text files.
+
+    The size is checked before reading. A byte-order mark is dropped. Errors
+    (missing file, a directory, unreadable, not UTF-8) are raised as
+    ``error_type`` naming the file and, for bad bytes, the line and column.
+    """
+    file = str(path)
+    location = Path(path)
+    try:
+        size = location.stat().st_size
+    except FileNotFoundError:
+        raise error_type.single(
+            "file not found; check the path and the current directory", file=file
+        ) from None
+    except OSError as error:
+        raise error_type.single(
+            f"cannot read the file: {error.strerror}", file=file
+        ) from None
+
+    if location.is_dir():
+        raise error_type.single(
+            "this is a directory; give the path of a YAML file", file=file
+        )
+    if size > limits.max_bytes:
+        raise error_type.single(_too_big_message(size, limits), file=file)
+
+    try:
+        raw = location.read_bytes()
+    except OSError as error:
+        raise error_type.single(
+            f"cannot read the file: {error.strerror}", file=file
+        ) from None
+    return decode_utf8(raw, file, error_type=error_type)
+
+
+def decode_utf8(
+    raw: bytes, source: str, *, error_type: type[LeadsimError] = CriteriaError
+) -> str:
+    """Decode UTF-8 bytes (a byte-order mark is allowed) or raise a located error."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise error_type.single(
+            f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} cannot be "
+            "decoded); save it as UTF-8",
+            file=source,
+            line=line,
+            column=column,
+        ) from None
+
+
+def load_yaml_file(
+    path: str | os.PathLike[str],
+    *,
+    expect_mapping: bool = True,
+    error_type: type[LeadsimError] = CriteriaError,
+    limits: YamlLimits = DEFAULT_LIMITS,
+) -> tuple[str, Any, Marks]:
+    """Read and parse a YAML file; return its text, data and marks."""
+    text = read_yaml_text(path, error_type=error_type, limits=limits)
+    data, marks = load_yaml(
+        text,
+        str(path),
+        expect_mapping=expect_mapping,
+        error_type=error_type,
+        limits=limits,
+    )
+    return text, data, marks
+
+
+def nearest_mark(marks: Marks, path: Sequence[str | int]) -> tuple[int, int]:
+    """The mark of ``path`` or, failing that, of its closest ancestor."""
+    key = tuple(path)
+    while key:
+        if key in marks:
+            return marks[key]
+        key = key[:-1]
+    return marks.get((), (0, 0))
+
+
+class _Builder:
+    """Turns the parser's events into plain data, recording marks."""
+
+    def __init__(self, text: str, source: str, limits: YamlLimits) -> None:
+        self.text = text
+        self.source = source
+        self.limits = limits
+        self.loader = _Loader(text)
+        self.marks: Marks = {}
+        self.stack: list[_Open] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.values = 0
+        self.aliases = 0
+        self.documents = 0
+        self.root: Any = None
+
+    def run(self) -> Any:
+        try:
+            while True:
+                event = self.loader.get_event()
+                if isinstance(event, yaml.StreamEndEvent):
+                    break
+                self._handle(event)
+        finally:
+            self.loader.dispose()
+        return self.root
+
+    def _problem(self, message: str, mark: Any) -> _Stop:
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        return _Stop(Problem(message, file=self.source, line=line, column=column))
+
+    def _handle(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self._problem(
+                    "the file holds more than one YAML document; keep one and "
+                    "remove the extra '---'",
+                    event.start_mark,
+                )
+        elif isinstance(event, yaml.ScalarEvent):
+            self._scalar(event)
+        elif isinstance(event, yaml.AliasEvent):
+            self._alias(event)
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            self._start(event)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            self._end()
+
+    def _count(self, amount: int, mark: Any) -> None:
+        self.values += amount
+        if self.values > self.limits.max_values:
+            raise self._problem(
+                f"the document expands to more than {self.limits.max_values:,} "
+                "values (aliases included); write the values out or make the "
+                "file smaller",
+                mark,
+            )
+
+    def _scalar(self, event: yaml.ScalarEvent) -> None:
+        mark = event.start_mark
+        self._count(1, mark)
+        if self.stack and isinstance(self.stack[-1].container, dict):
+            if self.stack[-1].key is None:
+                self._key(event)
+                return
+        value = self._scalar_value(event)
+        self._place(value, mark, event.anchor, size=1)
+
+    def _key(self, event: yaml.ScalarEvent) -> None:
+        parent = self.stack[-1]
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if event.tag not in (None, "!", "tag:yaml.org,2002:str"):
+            self._check_tag(event.tag, event.start_mark)
+        if event.value == "<<" and event.implicit[0]:
+            raise self._problem(
+                "merge keys ('<<') are not supported; write the keys out",
+                event.start_mark,
+            )
+
+        assert parent.first_seen is not None
+        earlier = parent.first_seen.get(event.value)
+        if earlier is not None:
+            raise self._problem(
+                f"duplicate key '{event.value}' (first at line {earlier[0]}, column "
+                f"{earlier[1]}); keep one of them",
+                event.start_mark,
+            )
+        parent.first_seen[event.value] = mark
+        parent.key = event.value
+        parent.key_mark = mark
+
+    def _scalar_value(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        self._check_tag(tag, event.start_mark)
+        if tag == "tag:yaml.org,2002:str":
+            return event.value
+
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        try:
+            value = self.loader.yaml_constructors[tag](self.loader, node)
+        except (ValueError, yaml.YAMLError):
+            raise self._problem(
+                f"'{event.value}' is not a valid {tag.rsplit(':', 1)[-1]}; "
+                "put it in quotes if it is meant as text",
+                event.start_mark,
+            ) from None
+        if isinstance(value, datetime.datetime | datetime.date):
+            return value.isoformat()
+        return value
+
+    def _check_tag(self, tag: str | None, mark: Any) -> None:
+        if tag in _SCALAR_TAGS:
+            return
+        shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+        raise self._problem(
+            f"the tag '{shown}' is not allowed (only plain YAML values are read, "
+            "nothing is constructed); remove the tag",
+            mark,
+        )
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        mark = event.start_mark
+        self.aliases += 1
+        if self.aliases > self.limits.max_aliases:
+            raise self._problem(
+                f"more than {self.limits.max_aliases} aliases; write the values "
+                "out instead of repeating '*' references",
+                mark,
+            )
+        if event.anchor in self.open_anchors:
+            raise self._problem(
+                f"the alias '*{event.anchor}' refers to a value that contains it; "
+                "remove the recursive reference",
+                mark,
+            )
+        if event.anchor not in self.anchors:
+            raise self._problem(
+                f"unknown alias '*{event.anchor}'; define '&{event.anchor}' before "
+                "using it",
+                mark,
+            )
+
+        value, size = self.anchors[event.anchor]
+        self._count(size, mark)
+        if self.stack and isinstance(self.stack[-1].container, dict):
+            if self.stack[-1].key is None:
+                raise self._problem(
+                    "an alias cannot be used as a key; write the key out", mark
+                )
+        self._place(value, mark, None, size)
+
+    def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
+        mark = event.start_mark
+        is_mapping = isinstance(event, yaml.MappingStartEvent)
+        allowed = _MAPPING_TAGS if is_mapping else _SEQUENCE_TAGS
+        if event.tag not in allowed:
+            self._check_tag(event.tag, mark)
+        if self.stack and isinstance(self.stack[-1].container, dict):
+            if self.stack[-1].key is None:
+                raise self._problem(
+                    "a key must be plain text, not a list or mapping; quote it", mark
+                )
+        if len(self.stack) >= self.limits.max_depth:
+            raise self._problem(
+                f"nesting deeper than {self.limits.max_depth} levels; flatten the "
+                "structure",
+                mark,
+            )
+
+        self._count(1, mark)
+        path = self._child_path()
+        self.marks[path] = (
+            (mark.line + 1, mark.column + 1)
+            if not self.stack
+            else self._item_mark(mark)
+        )
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        container: dict | list = {} if is_mapping else []
+        self.stack.append(
+            _Open(container, path, event.anchor, first_seen={} if is_mapping else None)
+        )
+
+    def _end(self) -> None:
+        closed = self.stack.pop()
+        if closed.anchor:
+            self.open_anchors.discard(closed.anchor)
+            self.anchors[closed.anchor] = (closed.container, _size(closed.container))
+        if not self.stack:
+            self.root = closed.container
+            return
+        self._attach(closed.container)
+
+    def _child_path(self) -> tuple[str | int, ...]:
+        if not self.stack:
+            return ()
+        parent = self.stack[-1]
+        if isinstance(parent.container, dict):
+            assert parent.key is not None
+            return (*parent.path, parent.key)
+        return (*parent.path, len(parent.container))
+
+    def _item_mark(self, mark: Any) -> tuple[int, int]:
+        parent = self.stack[-1]
+        if isinstance(parent.container, dict):
+            return parent.key_mark
+        return (mark.line + 1, mark.column + 1)
+
+    def _place(self, value: Any, mark: Any, anchor: str | None, size: int) -> None:
+        if anchor:
+            self.anchors[anchor] = (value, size)
+        if not self.stack:
+            self.root = value
+            self.marks[()] = (mark.line + 1, mark.column + 1)
+            return
+        self.marks[self._child_path()] = self._item_mark(mark)
+        self._attach(value)
+
+    def _attach(self, value: Any) -> None:
+        parent = self.stack[-1]
+        if isinstance(parent.container, dict):
+            assert parent.key is not None
+            parent.container[parent.key] = value
+            parent.key = None
+        else:
+            parent.container.append(value)
+
+
+def _size(value: Any) -> int:
+    """Count the values in a finished anchored node (bounded by max_values)."""
+    count = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        count += 1
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
+
+
+def _syntax_problem(error: yaml.YAMLError, text: str, source: str) -> Problem:
+    """Turn a PyYAML parse error into a located problem that says what to fix."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line = mark.line + 1 if mark else 0
+    column = mark.column + 1 if mark else 0
+    tab = _tab_near(text, line)
+    if tab:
+        return Problem(
+            "a tab is used for indentation; YAML allows spaces only: replace the "
+            "tab with spaces",
+            file=source,
+            line=tab[0],
+            column=tab[1],
+        )
+
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    detail = f"{problem} ({context})" if context else problem
+    return Problem(
+        f"malformed YAML: {detail}; check the indentation, colons, brackets and "
+        "quotes here or just above",
+        file=source,
+        line=line,
+        column=column,
+    )
+
+
+def _tab_near(text: str, line: int) -> tuple[int, int] | None:
+    """The first tab in the indentation at or just before ``line``, if any."""
+    lines = text.splitlines()
+    for number in range(max(line - 1, 1), min(line, len(lines)) + 1):
+        content = lines[number - 1]
+        indent = content[: len(content) - len(content.lstrip(" \t"))]
+        if "\t" in indent:
+            return number, indent.index("\t") + 1
+    return None
+
+
+def _too_big_message(size: int, limits: YamlLimits) -> str:
+    megabytes = size / 1_048_576
+    limit = limits.max_bytes / 1_048_576
+    return (
+        f"the file is {megabytes:.1f} MB, over the {limit:.0f} MB limit for a YAML "
+        "file; check that this is the right file"
+    )
+
+
+def _not_mapping_message(data: Any) -> str:
+    if data is None:
+        return "the document is empty; it must be a mapping of keys to values"
+    found = "a list" if isinstance(data, list) else f"a single value ({data!r})"
+    return f"the document must be a mapping of keys to values (key: value), not {found}"
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """A safe dumper that indents lists under their key and never writes anchors."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # PyYAML writes list items flush with their parent key by default;
+        # indenting them reads better and matches how people write criteria.
+        super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_yaml(data: Any, key_rank: Callable[[str], int] | None = None) -> str:
+    """Write plain data as block-style YAML that :func:`load_yaml` reads back.
+
+    Mapping keys are ordered by ``key_rank`` (lower first); keys of equal rank
+    keep their order in ``data``, so free-form names such as glossary terms
+    stay where their author put them.
+    """
+    ordered = _reorder(data, key_rank) if key_rank else data
+    return yaml.dump(
+        ordered,
+        Dumper=_BlockDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=88,
+    )
+
+
+def _reorder(data: Any, key_rank: Callable[[str], int]) -> Any:
+    if isinstance(data, dict):
+        keys = sorted(data, key=lambda key: key_rank(str(key)))
+        return {key: _reorder(data[key], key_rank) for key in keys}
+    if isinstance(data, list):
+        return [_reorder(item, key_rank) for item in data]
+    return data
