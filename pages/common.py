@@ -36,6 +36,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from leadsim.charts import BASELINE_COLOUR as BASELINE_COLOUR
+from leadsim.charts import DRAFT_COLOUR as DRAFT_COLOUR
 from leadsim.criteria import Criteria, parse_criteria
 from leadsim.dataset import Leads, load_leads
 from leadsim.errors import CriteriaError, LeadsimError, Problem, format_path
