@@ -41,7 +41,8 @@ from leadsim.charts import DRAFT_COLOUR as DRAFT_COLOUR
 from leadsim.criteria import Criteria, parse_criteria
 from leadsim.dataset import Leads, load_leads
 from leadsim.errors import CriteriaError, LeadsimError, Problem, format_path
-from leadsim.evaluate import ConditionCache
+from leadsim.evaluate import ConditionCache, Evaluation, evaluate
+from leadsim.stats import Rate, as_amounts, as_flags, funnel_rates, funnel_table
 from leadsim.store import CriteriaStore, revision_of
 
 logger = logging.getLogger(__name__)
@@ -375,3 +376,46 @@ def page_setup(title: str, intro: str = "") -> None:
     st.title(title)
     if intro:
         st.caption(intro)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _evaluate(criteria_text: str, leads_key: str, _criteria: Criteria, _leads: Leads):
+    # Keyed by the criteria text and the dataset fingerprint.
+    return evaluate(_criteria, _leads, cache=condition_cache(leads_key))
+
+
+def evaluation_for(criteria: Criteria, leads: Leads) -> Evaluation:
+    """Evaluate criteria on leads, cached by criteria text and dataset."""
+    return _evaluate(criteria.text, leads.fingerprint, criteria, leads)
+
+
+def headline(evaluation: Evaluation) -> dict[str, Rate | int]:
+    """Headline numbers of one evaluation: counts and the key rates.
+
+    Keys: ``leads``, ``mql`` (MQL or beyond), ``sql``, ``mql_to_sql`` and
+    ``mql_opportunity`` (both :class:`leadsim.stats.Rate`).
+    """
+    leads = evaluation.leads
+    table = funnel_table(
+        evaluation.stage_code,
+        as_flags(leads.outcome("opportunity"), len(leads)),
+        as_flags(leads.outcome("won"), len(leads)),
+        as_amounts(leads.outcome("amount"), len(leads)),
+    )
+    numbers = table.numbers()
+    rates = funnel_rates(numbers)
+    return {
+        "leads": int(numbers["leads"][0]),
+        "mql": int(numbers["mql"][0]),
+        "sql": int(numbers["sql"][0]),
+        "mql_to_sql": rates["mql_to_sql"],
+        "mql_opportunity": rates["mql_opportunity"],
+    }
+
+
+def page_link(path: str, label: str, icon: str) -> None:
+    """A link to another page, or its plain label while that page is missing."""
+    if (repo_root() / path).exists():
+        st.page_link(path, label=label, icon=icon)
+    else:
+        st.markdown(label)
