@@ -55,6 +55,14 @@ SECTION_NAMES = {
     "require": "SQL requirements",
     "require_any": "optional SQL requirements",
 }
+SECTION_AREAS = {
+    "exclude": "Exclusions",
+    "fit": "Fit rules",
+    "engagement": "Engagement rules",
+    "fast_track": "Fast-track rules",
+    "require": "SQL requirements",
+    "require_any": "Optional SQL requirements",
+}
 # Keys whose difference is never a change of the criteria themselves.
 IGNORED_TOP = {"version", "publication", "kind"}
 HANDLED_TOP = {
@@ -346,7 +354,7 @@ class _Differ:
 
     def rules_of(self, section: str) -> None:
         _, path, noun = next(item for item in RULE_SECTIONS if item[0] == section)
-        area = SECTION_NAMES[section].capitalize()
+        area = SECTION_AREAS[section]
         old_ids = [
             rule_id for rule_id, item in self.old_rules.items() if item[0] == section
         ]
@@ -431,7 +439,7 @@ class _Differ:
     def group(self, name: str) -> None:
         before = _mapping(self.old, "mql", name)
         after = _mapping(self.new, "mql", name)
-        area = SECTION_NAMES[name].capitalize()
+        area = SECTION_AREAS[name]
         title = name.capitalize()
         self.number(
             area,
