@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_validate_parser(subparsers)
     _add_schema_parser(subparsers)
+    _add_diff_parser(subparsers)
+    _add_publish_parser(subparsers)
     return parser
 
 
@@ -141,4 +143,129 @@ def _run_schema(args: argparse.Namespace) -> int:
     from leadsim.criteria import criteria_schema
 
     print(json.dumps(criteria_schema(), indent=2))
+    return EXIT_OK
+
+
+# --- diff ------------------------------------------------------------------------
+
+
+def _add_diff_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "diff",
+        help="say what changed between two criteria files",
+        description="List what changed from OLD to NEW in words (rules, points, "
+        "conditions, thresholds, requirements, routing, glossary), and the "
+        "version bump the changes call for.",
+    )
+    command.add_argument("old", metavar="OLD", help="the earlier criteria file")
+    command.add_argument("new", metavar="NEW", help="the later criteria file")
+    command.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="plain text (default) or markdown for a pull request",
+    )
+    command.set_defaults(handler=_run_diff)
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from leadsim.criteria import load_criteria
+    from leadsim.diff import diff_criteria, render_diff, suggest_bump
+
+    old, new = load_criteria(args.old), load_criteria(args.new)
+    changes = diff_criteria(old, new)
+    print(render_diff(changes, markdown=args.format == "markdown"))
+    if changes:
+        print(f"\nSuggested bump: {suggest_bump(changes)}")
+    return EXIT_OK
+
+
+# --- publish ---------------------------------------------------------------------
+
+
+def _add_publish_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "publish",
+        help="publish a draft as the next approved version",
+        description="Validate DRAFT, show what changed against the current "
+        "version (and the simulated impact with --leads), and write it as a new, "
+        "immutable version approved by marketing and sales.",
+    )
+    command.add_argument("draft", metavar="DRAFT", help="the draft criteria file")
+    command.add_argument(
+        "--approve",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="an approval: marketing=NAME and sales=NAME, two different people",
+    )
+    command.add_argument(
+        "--bump",
+        choices=("major", "minor", "patch"),
+        help="the version bump (default: the one the changes call for)",
+    )
+    command.add_argument(
+        "--set-version",
+        metavar="VERSION",
+        help="publish as this version instead of bumping (must be above the current)",
+    )
+    command.add_argument(
+        "--summary", help="a one-line summary (default: from the diff)"
+    )
+    command.add_argument(
+        "--leads", metavar="DATA", help="simulate the impact on this data"
+    )
+    command.add_argument(
+        "--profile", metavar="FILE", help="the dataset profile (default: beside DATA)"
+    )
+    command.add_argument(
+        "--root", default="criteria", help="the criteria store (default: criteria)"
+    )
+    command.set_defaults(handler=_run_publish)
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from leadsim.criteria import load_criteria
+    from leadsim.diff import render_diff
+    from leadsim.publish import (
+        check_approvals,
+        parse_approvals,
+        plan_publication,
+        publish,
+        render_headline,
+    )
+    from leadsim.store import CriteriaStore
+
+    if args.profile and not args.leads:
+        raise LeadsimError.single("--profile needs --leads DATA; add the lead table")
+    approvals = parse_approvals(args.approve)
+    check_approvals(approvals)
+    draft = load_criteria(args.draft)
+    store = CriteriaStore(args.root)
+    plan = plan_publication(store, draft)
+    leads = _load_leads(args.leads, args.profile) if args.leads else None
+
+    published = publish(
+        store,
+        draft,
+        approvals,
+        bump=args.bump,
+        leads=leads,
+        summary=args.summary,
+        plan=plan,
+        version=args.set_version,
+    )
+    if published.previous_version:
+        print(f"Changes against {published.criteria_id} {published.previous_version}:")
+        print(render_diff(published.changes, markdown=False))
+    else:
+        print(f"First published version of {published.criteria_id}.")
+    if published.headline:
+        print("\nSimulated impact:")
+        print(render_headline(published.headline))
+    for warning in published.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    approvers = " and ".join(f"{a.name} ({a.role})" for a in published.approvals)
+    print(f"\nPublished {published.criteria_id} {published.version}, approved by")
+    print(f"{approvers}: {published.path}")
     return EXIT_OK

@@ -65,22 +65,24 @@ class PublicationPlan:
     baseline: Criteria | None
     changes: list[Change]
     suggested_bump: str | None
+    draft_version: str = "1.0.0"
 
     def next_version(
         self, bump: str | None = None, version: str | None = None
     ) -> Version:
         """The version a publish gets: ``version`` if given, else the bump's.
 
-        Without either, the suggested bump applies; the first version is
-        1.0.0. Raises :class:`PublishError` for a version that is not above
-        the current one or a bump that is not major, minor or patch.
+        Without either, the suggested bump applies; the first version keeps
+        the draft's own version. Raises :class:`PublishError` for a version
+        that is not above the current one or a bump that is not major, minor
+        or patch.
         """
         if version is not None:
             if bump is not None:
                 raise PublishError.single("give either a bump or a version, not both")
             return self._checked_target(Version.parse(version))
         if self.previous is None:
-            return Version(1, 0, 0)
+            return Version.parse(self.draft_version)
         chosen = bump or self.suggested_bump or "patch"
         if chosen not in BUMPS:
             raise PublishError.single(
@@ -231,38 +233,77 @@ def plan_publication(store: CriteriaStore, draft: Criteria) -> PublicationPlan:
     baseline = store.load_version(criteria_id, previous) if previous else None
     changes = diff_criteria(baseline, draft) if baseline else []
     return PublicationPlan(
-        criteria_id, previous, baseline, changes, suggest_bump(changes)
+        criteria_id,
+        previous,
+        baseline,
+        changes,
+        suggest_bump(changes),
+        draft_version=draft.version,
     )
 
 
-def headline_figures(simulation: Any) -> dict[str, Any]:
-    """The figures recorded with a version from a simulation result.
+HEADLINE_RATES = ("mql_to_sql", "mql_opportunity", "opportunity_coverage")
 
-    Stage counts, MQL→SQL rate and opportunity precision of baseline and
-    draft; the names are flat so the record reads well in YAML.
+
+def headline_figures(simulation: Any) -> dict[str, Any]:
+    """The figures recorded with a version, from a simulation result.
+
+    Leads; MQLs (stage mql or above), SQLs and disqualified leads; the
+    MQL→SQL rate, the share of MQLs that reached an opportunity and the
+    share of opportunities the MQL stage caught; and the MQLs the draft sends
+    to sales without any sales history. Names are flat (``draft_mql``) so the
+    record reads well in YAML.
     """
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"leads": int(simulation.draft.leads)}
     for side in ("baseline", "draft"):
-        result = getattr(simulation, side, None)
-        stages = dict(getattr(result, "stages", {}) or {})
-        for stage in ("mql", "sql", "disqualified"):
-            if stage in stages:
-                figures[f"{side}_{stage}"] = int(stages[stage])
-        for rate in ("mql_to_sql", "mql_opportunity_precision"):
-            value = _rate_value(getattr(result, "rates", {}), rate)
-            if value is not None:
-                figures[f"{side}_{rate}"] = round(value, 4)
-    leads = getattr(simulation, "leads", None)
-    count = getattr(leads, "ids", None)
-    if count is not None:
-        figures["leads"] = int(len(count))
+        funnel = getattr(simulation, side)
+        figures[f"{side}_mql"] = int(funnel.mql)
+        figures[f"{side}_sql"] = int(funnel.sql)
+        figures[f"{side}_disqualified"] = int(funnel.stages.get("disqualified", 0))
+        for name in HEADLINE_RATES:
+            rate = funnel.rates.get(name)
+            value = getattr(rate, "value", None)
+            figures[f"{side}_{name}"] = None if value is None else round(value, 4)
+    figures["draft_mql_without_sales_history"] = int(simulation.draft.unobserved_mql)
     return figures
 
 
-def _rate_value(rates: Any, name: str) -> float | None:
-    rate = rates.get(name) if isinstance(rates, Mapping) else getattr(rates, name, None)
-    value = getattr(rate, "value", rate)
-    return float(value) if isinstance(value, int | float) else None
+HEADLINE_LABELS = {
+    "mql": "MQLs",
+    "sql": "SQLs",
+    "disqualified": "Disqualified",
+    "mql_to_sql": "MQL→SQL rate",
+    "mql_opportunity": "MQLs that reached an opportunity",
+    "opportunity_coverage": "Opportunities caught at MQL",
+}
+
+
+def render_headline(headline: Mapping[str, Any]) -> str:
+    """The recorded figures as ``MQLs: 1,200 → 1,350`` lines."""
+    lines = []
+    if "leads" in headline:
+        lines.append(f"Leads simulated: {headline['leads']:,}")
+    for name, label in HEADLINE_LABELS.items():
+        before = headline.get(f"baseline_{name}")
+        after = headline.get(f"draft_{name}")
+        if before is None and after is None:
+            continue
+        lines.append(f"{label}: {_figure(before)} → {_figure(after)}")
+    unobserved = headline.get("draft_mql_without_sales_history")
+    if unobserved:
+        lines.append(
+            f"MQLs under the draft that sales never worked: {unobserved:,} "
+            "(no outcome is known for them)"
+        )
+    return "\n".join(lines)
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "n/a"
 
 
 def simulate_impact(
@@ -330,7 +371,7 @@ def publish(
             "is nothing to publish; change the draft first"
         )
     if plan.previous is None and bump is not None:
-        logger.info("ignoring the %s bump: the first version is 1.0.0", bump)
+        logger.info("ignoring the %s bump: the first version is the draft's", bump)
     target = plan.next_version(bump, version)
     warnings = _bump_warnings(plan, bump)
     headline = simulate_impact(draft, plan.baseline, leads) if leads else None
