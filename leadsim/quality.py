@@ -1,0 +1,573 @@
+"""Can this lead history be trusted? The data-quality report.
+
+A simulation is only as good as the history it replays. The report looks for
+what bends its numbers: fields that are mostly missing (overall or in one
+segment), placeholders such as ``Select`` that stand for "no answer", one value
+spelled several ways, numbers far outside their usual range, dates after the
+as-of date, and fields that leak the outcome because sales fills them in after
+talking to the lead. Every finding carries one plain sentence on what it means
+for the simulation.
+
+All checks work on prepared columns (:mod:`leadsim.dataset`) and on value
+counts, never lead by lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from leadsim.dataset import EPOCH, Column, Leads, Profile, prepare_leads
+from leadsim.errors import Problem
+from leadsim.profiling import placeholder_mask
+
+logger = logging.getLogger(__name__)
+
+Check = Literal[
+    "missing",
+    "segment_gap",
+    "placeholder",
+    "variants",
+    "invalid",
+    "constant",
+    "outlier",
+    "negative",
+    "future_date",
+    "leak",
+    "strong_value",
+    "no_outcome",
+]
+
+MOSTLY_MISSING = 0.5
+SEGMENT_GAP = 0.3
+IQR_FENCE = 3.0
+LEAK_HIGH = 0.9
+LEAK_LOW = 0.05
+STRONG_VALUE = 0.97
+MIN_LEADS = 30
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing in the data that bends a simulation, in plain words.
+
+    ``check`` names the test that found it, ``field`` the field it is about,
+    ``values`` the raw values involved (placeholders, spellings, leaking
+    values) and ``count`` how many leads it touches.
+    """
+
+    check: Check
+    field: str
+    message: str
+    severity: Literal["warning", "info"] = "warning"
+    values: tuple[str, ...] = ()
+    count: int = 0
+
+
+@dataclass
+class QualityReport:
+    """What a data-quality review found in one lead table.
+
+    ``missing`` has one row per field (``field``, ``kind``, ``missing``,
+    ``missing_share``); ``missing_by_segment`` one row per segment value and
+    field (``segment``, ``value``, ``leads``, ``field``, ``missing_share``).
+    """
+
+    leads: int
+    as_of: dt.date
+    missing: pd.DataFrame
+    missing_by_segment: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+
+    def of(self, check: Check) -> list[Finding]:
+        """The findings of one check."""
+        return [finding for finding in self.findings if finding.check == check]
+
+    def fields_flagged(self, check: Check) -> set[str]:
+        """The fields one check flagged."""
+        return {finding.field for finding in self.of(check)}
+
+    def problems(self, source: str = "") -> list[Problem]:
+        """The findings as warnings, for the command line and the pages."""
+        return [
+            Problem(
+                finding.message, file=source, path=(finding.field,), severity="warning"
+            )
+            for finding in self.findings
+        ]
+
+
+def quality_report(frame: pd.DataFrame, profile: Profile) -> QualityReport:
+    """Review a raw lead table under its profile.
+
+    ``frame`` is what :func:`leadsim.importer.read_table` returns. Raises
+    :class:`leadsim.errors.DataError` when the profile cannot be applied
+    (for example a missing id column).
+    """
+    return assess(prepare_leads(frame, profile))
+
+
+def assess(leads: Leads) -> QualityReport:
+    """Review prepared leads; see :func:`quality_report`."""
+    columns = {
+        name: column
+        for name, column in leads.columns.items()
+        if name in leads.frame.columns
+    }
+    missing = _missing_table(columns, len(leads))
+    by_segment = _missing_by_segment(leads, columns)
+
+    findings: list[Finding] = []
+    findings += _mostly_missing(missing)
+    findings += _segment_gaps(by_segment, missing, len(leads))
+    findings += _placeholders(leads)
+    findings += _variants(leads, columns)
+    findings += _invalid(columns)
+    findings += _constant(columns, len(leads))
+    findings += _outliers(columns, leads.profile)
+    findings += _future_dates(columns, leads.as_of_day, leads.as_of)
+    findings += _leaks(leads, columns)
+
+    logger.info(
+        "Reviewed %s leads: %s finding(s) on %s field(s)",
+        len(leads),
+        len(findings),
+        len({finding.field for finding in findings}),
+    )
+    return QualityReport(
+        leads=len(leads),
+        as_of=leads.as_of,
+        missing=missing,
+        missing_by_segment=by_segment,
+        findings=findings,
+    )
+
+
+# --- missing values -----------------------------------------------------------
+
+
+def _missing_table(columns: dict[str, Column], leads: int) -> pd.DataFrame:
+    counts = [int(column.missing.sum()) for column in columns.values()]
+    return pd.DataFrame(
+        {
+            "field": list(columns),
+            "kind": [column.kind for column in columns.values()],
+            "missing": counts,
+            "missing_share": np.array(counts, dtype=float) / max(leads, 1),
+        }
+    )
+
+
+def _missing_by_segment(leads: Leads, columns: dict[str, Column]) -> pd.DataFrame:
+    """Missing share of every field within every value of every segment."""
+    parts = []
+    for segment in leads.profile.segments:
+        codes, labels = _segment_codes(columns.get(segment))
+        if codes is None:
+            continue
+        sizes = np.bincount(codes, minlength=len(labels))
+        for name, column in columns.items():
+            if name == segment:
+                continue
+            gaps = np.bincount(codes, weights=column.missing, minlength=len(labels))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "segment": segment,
+                        "value": labels,
+                        "leads": sizes,
+                        "field": name,
+                        "missing_share": gaps / np.maximum(sizes, 1),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame(
+            columns=["segment", "value", "leads", "field", "missing_share"]
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _segment_codes(column: Column | None) -> tuple[np.ndarray | None, list[str]]:
+    """Codes 0..n for a segment's values, with "(missing)" as the last one."""
+    if column is None:
+        return None, []
+    if column.codes is not None and column.kind == "text":
+        labels = [str(value) for value in column.categories] + ["(missing)"]
+        codes = np.where(column.codes < 0, len(labels) - 1, column.codes)
+        return codes.astype(np.int64), labels
+    if column.kind == "boolean" and column.values is not None:
+        codes = np.where(np.isnan(column.values), 2, column.values).astype(np.int64)
+        return codes, ["false", "true", "(missing)"]
+    return None, []
+
+
+def _mostly_missing(missing: pd.DataFrame) -> list[Finding]:
+    rows = missing[missing["missing_share"] >= MOSTLY_MISSING]
+    return [
+        Finding(
+            "missing",
+            row.field,
+            f"{row.field} is missing for {row.missing_share:.0%} of leads: a rule "
+            "on it can only match the rest, so its true effect is understated",
+            count=int(row.missing),
+        )
+        for row in rows.itertuples()
+    ]
+
+
+def _segment_gaps(
+    by_segment: pd.DataFrame, missing: pd.DataFrame, leads: int
+) -> list[Finding]:
+    """Fields missing far more often in one segment value than overall."""
+    if by_segment.empty:
+        return []
+    overall = missing.set_index("field")["missing_share"]
+    least = max(MIN_LEADS, int(0.01 * leads))
+    table = by_segment[
+        (by_segment["leads"] >= least) & (by_segment["value"] != "(missing)")
+    ]
+    table = table.assign(overall=table["field"].map(overall))
+    gaps = table[table["missing_share"] - table["overall"] >= SEGMENT_GAP]
+    # One finding per field, the worst segment value, so the list stays short.
+    worst = gaps.sort_values("missing_share", ascending=False).drop_duplicates("field")
+    return [
+        Finding(
+            "segment_gap",
+            row.field,
+            f"{row.field} is missing for {row.missing_share:.0%} of leads with "
+            f"{row.segment} '{row.value}' against {row.overall:.0%} overall: rules "
+            f"on {row.field} undercount that segment",
+            severity="info",
+            values=(str(row.value),),
+            count=int(row.leads),
+        )
+        for row in worst.itertuples()
+    ]
+
+
+def _placeholders(leads: Leads) -> list[Finding]:
+    """Placeholder values, read as missing or, worse, as real values."""
+    missing = {value.strip().lower() for value in leads.profile.missing_values}
+    findings = []
+    for name in leads.frame.columns:
+        if name == leads.profile.id_column:
+            continue
+        counts = leads.frame[name].astype(str).str.strip().value_counts()
+        spotted = counts[placeholder_mask(counts.index.to_series()).to_numpy()]
+        if spotted.empty:
+            continue
+        known = spotted.index.str.lower().isin(list(missing))
+        if known.any():
+            values = tuple(spotted.index[known])
+            findings.append(
+                Finding(
+                    "placeholder",
+                    str(name),
+                    f"{_quoted(values)} in {name} is a form default meaning "
+                    f"'no answer' ({int(spotted[known].sum()):,} leads); it is "
+                    "read as missing, so no rule matches it",
+                    severity="info",
+                    values=values,
+                    count=int(spotted[known].sum()),
+                )
+            )
+        if (~known).any():
+            values = tuple(spotted.index[~known])
+            findings.append(
+                Finding(
+                    "placeholder",
+                    str(name),
+                    f"{_quoted(values)} in {name} looks like 'no answer' but "
+                    f"counts as a real value ({int(spotted[~known].sum()):,} "
+                    "leads); add it to the profile's missing_values",
+                    values=values,
+                    count=int(spotted[~known].sum()),
+                )
+            )
+    return findings
+
+
+def _variants(leads: Leads, columns: dict[str, Column]) -> list[Finding]:
+    """One value written with different case or spacing."""
+    findings = []
+    for name, column in columns.items():
+        if column.kind != "text":
+            continue
+        counts = leads.frame[name].astype(str).value_counts()
+        counts = counts[counts.index.str.strip() != ""]
+        spellings = counts.index.to_series()
+        keys = spellings.str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+        groups = counts.groupby(keys.to_numpy())
+        sizes = groups.size()
+        for key in sizes[sizes > 1].index:
+            group = counts[(keys == key).to_numpy()]
+            merged = group.index.str.strip().str.lower().nunique() == 1
+            effect = (
+                "leadsim reads them as one value, but the CRM holds them apart"
+                if merged
+                else "they count as different values, so a rule naming one "
+                "misses the others"
+            )
+            findings.append(
+                Finding(
+                    "variants",
+                    name,
+                    f"{_quoted(tuple(group.index))} in {name} are one value "
+                    f"spelled {len(group)} ways "
+                    f"({', '.join(f'{n:,}' for n in group)} leads): {effect}",
+                    severity="info" if merged else "warning",
+                    values=tuple(group.index),
+                    count=int(group.sum()),
+                )
+            )
+    return findings
+
+
+def _invalid(columns: dict[str, Column]) -> list[Finding]:
+    return [
+        Finding(
+            "invalid",
+            name,
+            f"{sum(column.invalid.values()):,} cell(s) of {name} are not "
+            f"{column.kind} values (e.g. {_quoted(tuple(column.invalid)[:3])}) and "
+            "are read as missing; fix them or add them to missing_values",
+            values=tuple(column.invalid)[:10],
+            count=sum(column.invalid.values()),
+        )
+        for name, column in columns.items()
+        if column.invalid
+    ]
+
+
+def _constant(columns: dict[str, Column], leads: int) -> list[Finding]:
+    findings = []
+    for name, column in columns.items():
+        if column.codes is not None:
+            distinct = len(np.unique(column.codes[column.codes >= 0]))
+        else:
+            assert column.values is not None
+            distinct = len(np.unique(column.values[~np.isnan(column.values)]))
+        if distinct == 1:
+            findings.append(
+                Finding(
+                    "constant",
+                    name,
+                    f"{name} holds the same value for every lead that has one: a "
+                    "rule on it matches all of them or none, so it cannot tell "
+                    "leads apart",
+                    severity="info",
+                    count=int((~column.missing).sum()),
+                )
+            )
+    return findings
+
+
+# --- numbers and dates -------------------------------------------------------
+
+
+def _outliers(columns: dict[str, Column], profile: Profile) -> list[Finding]:
+    """Numbers far outside the interquartile range, and impossible negatives."""
+    findings = []
+    for name, column in columns.items():
+        if column.kind != "number" or column.values is None:
+            continue
+        values = column.values[~np.isnan(column.values)]
+        if len(values) < MIN_LEADS:
+            continue
+
+        low, high = np.percentile(values, [25, 75])
+        spread = high - low
+        if spread > 0:
+            outside = (values > high + IQR_FENCE * spread) | (
+                values < low - IQR_FENCE * spread
+            )
+            if outside.any():
+                extreme = values[outside]
+                findings.append(
+                    Finding(
+                        "outlier",
+                        name,
+                        f"{int(outside.sum()):,} value(s) of {name} lie far outside "
+                        f"its usual range {low:g} to {high:g} (from "
+                        f"{extreme.min():g} to {extreme.max():g}): thresholds are "
+                        "unaffected, but check them before trusting sums and "
+                        "averages",
+                        severity="info",
+                        values=tuple(f"{v:g}" for v in np.unique(extreme)[:10]),
+                        count=int(outside.sum()),
+                    )
+                )
+
+        negative = values < 0
+        if negative.any() and negative.mean() <= 0.01:
+            findings.append(
+                Finding(
+                    "negative",
+                    name,
+                    f"{int(negative.sum()):,} value(s) of {name} are negative while "
+                    "almost all are not: likely entry errors, and any rule with a "
+                    "lower bound on it treats them as zero or below",
+                    values=tuple(f"{v:g}" for v in np.unique(values[negative])[:10]),
+                    count=int(negative.sum()),
+                )
+            )
+    return findings
+
+
+def _future_dates(
+    columns: dict[str, Column], as_of_day: int, as_of: dt.date
+) -> list[Finding]:
+    findings = []
+    for name, column in columns.items():
+        if column.kind != "date" or column.values is None:
+            continue
+        later = column.values > as_of_day
+        if later.any():
+            latest = EPOCH + dt.timedelta(days=int(np.nanmax(column.values)))
+            findings.append(
+                Finding(
+                    "future_date",
+                    name,
+                    f"{int(later.sum()):,} date(s) of {name} fall after the as-of "
+                    f"date {as_of} (up to {latest}): within_days never matches "
+                    "them and decay leaves them at full weight; check as_of",
+                    count=int(later.sum()),
+                )
+            )
+    return findings
+
+
+# --- leakage -----------------------------------------------------------------
+
+
+def _leaks(leads: Leads, columns: dict[str, Column]) -> list[Finding]:
+    """Fields whose values all but decide the outcome.
+
+    A field that sales fills in after contact (a disposition, a quality
+    rating) has values where nearly every lead converted and others where
+    nearly none did. A single near-certain value is reported too, more
+    softly: it may be a real signal known before contact, or a leak.
+    """
+    role, outcome = _outcome(leads)
+    if outcome is None:
+        return [
+            Finding(
+                "no_outcome",
+                "",
+                "no outcome column is set in the profile (opportunity or won): "
+                "precision, coverage and leakage cannot be measured",
+            )
+        ]
+
+    outcome_fields = set(leads.profile.outcomes.values())
+    least = max(MIN_LEADS, int(0.005 * len(leads)))
+    findings = []
+    for name, column in columns.items():
+        if name in outcome_fields:
+            continue
+        codes, labels = _segment_codes(column)
+        if codes is None:
+            continue
+        sizes = np.bincount(codes, minlength=len(labels))
+        hits = np.bincount(codes, weights=outcome, minlength=len(labels))
+        rates = hits / np.maximum(sizes, 1)
+        readable = (sizes >= least) & (np.arange(len(labels)) < len(labels) - 1)
+
+        high = readable & (rates >= LEAK_HIGH)
+        low = readable & (rates <= LEAK_LOW)
+        if high.any() and low.any():
+            findings.append(_leak(name, role, labels, sizes, rates, high, low))
+        elif (readable & (rates >= STRONG_VALUE)).any():
+            strong = readable & (rates >= STRONG_VALUE)
+            findings.append(_strong(name, role, labels, sizes, rates, strong))
+    return findings
+
+
+def _outcome(leads: Leads) -> tuple[str, np.ndarray | None]:
+    for role in ("opportunity", "won"):
+        values = leads.outcome(role)
+        if values is not None:
+            return role, values.astype(float)
+    return "", None
+
+
+def _leak(
+    name: str,
+    role: str,
+    labels: list[str],
+    sizes: np.ndarray,
+    rates: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+) -> Finding:
+    examples = [
+        f"'{labels[i]}' {rates[i]:.0%} of {sizes[i]:,}"
+        for i in [*np.flatnonzero(high)[:2], *np.flatnonzero(low)[:2]]
+    ]
+    return Finding(
+        "leak",
+        name,
+        f"{name} all but decides the {role} outcome ({'; '.join(examples)} "
+        f"reached {role}): it is probably filled in by sales after contact, so "
+        "a rule on it looks far better on history than it will on new leads",
+        values=tuple(labels[i] for i in np.flatnonzero(high | low)),
+        count=int(sizes[high | low].sum()),
+    )
+
+
+def _strong(
+    name: str,
+    role: str,
+    labels: list[str],
+    sizes: np.ndarray,
+    rates: np.ndarray,
+    strong: np.ndarray,
+) -> Finding:
+    index = np.flatnonzero(strong)
+    examples = [f"'{labels[i]}' {rates[i]:.0%} of {sizes[i]:,}" for i in index[:3]]
+    return Finding(
+        "strong_value",
+        name,
+        f"nearly every lead with {name} {'; '.join(examples)} reached {role}: "
+        "if that value is known before sales talks to the lead it is a strong "
+        "signal, otherwise it leaks the outcome",
+        severity="info",
+        values=tuple(labels[i] for i in index),
+        count=int(sizes[strong].sum()),
+    )
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def render_report(report: QualityReport, top: int = 15) -> str:
+    """The report as plain text for the command line.
+
+    Lists the fields with the most missing values (up to ``top``), then every
+    finding, warnings first, one line each.
+    """
+    lines = [f"Data quality of {report.leads:,} leads (as of {report.as_of}):", ""]
+    gaps = report.missing[report.missing["missing"] > 0].sort_values(
+        "missing_share", ascending=False
+    )
+    if gaps.empty:
+        lines.append("No field has missing values.")
+    else:
+        lines.append("Missing values by field:")
+        for row in gaps.head(top).itertuples():
+            bar = "#" * round(row.missing_share * 20)
+            lines.append(f"  {row.field:<40} {row.missing_share:>5.0%} {bar}")
+        if len(gaps) > top:
+            lines.append(f"  ... and {len(gaps) - top} more field(s) with gaps")
+
+    ordered = sorted(report.findings, key=lambda f: f.severity != "warning")
+    lines += ["", f"Findings ({len(ordered)}):" if ordered else "No findings."]
+    lines += [f"  {finding.severity}: {finding.message}" for finding in ordered]
+    return "\n".join(lines)
