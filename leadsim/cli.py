@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schema_parser(subparsers)
     _add_diff_parser(subparsers)
     _add_publish_parser(subparsers)
+    _add_profile_parser(subparsers)
     return parser
 
 
@@ -268,4 +269,57 @@ def _run_publish(args: argparse.Namespace) -> int:
     approvers = " and ".join(f"{a.name} ({a.role})" for a in published.approvals)
     print(f"\nPublished {published.criteria_id} {published.version}, approved by")
     print(f"{approvers}: {published.path}")
+    return EXIT_OK
+
+
+# --- profile ---------------------------------------------------------------------
+
+
+def _add_profile_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "profile",
+        help="propose a dataset profile for a lead export and review its quality",
+        description="Read a raw lead export (CSV, Parquet or Excel), propose the "
+        "dataset profile that says how to read it, and print the data-quality "
+        "report: missing values, placeholders, spelling variants, outliers and "
+        "fields that leak the outcome.",
+    )
+    command.add_argument("data", metavar="DATA", help="the lead table")
+    command.add_argument(
+        "--out",
+        metavar="PROFILE",
+        help="write the proposed profile here (e.g. DATA_STEM.profile.yaml "
+        "beside the data); without it the profile is printed",
+    )
+    command.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="review the data under this existing profile instead of proposing one",
+    )
+    command.set_defaults(handler=_run_profile)
+
+
+def _run_profile(args: argparse.Namespace) -> int:
+    from leadsim.dataset import load_profile
+    from leadsim.importer import read_table
+    from leadsim.profiling import check_profile, profile_to_yaml, propose_profile
+    from leadsim.quality import quality_report, render_report
+
+    frame = read_table(args.data)
+    if args.profile:
+        profile = load_profile(args.profile)
+    else:
+        profile = propose_profile(frame)
+    problems = check_profile(frame, profile)
+    print_problems(problems)
+    if any(problem.severity == "error" for problem in problems):
+        return EXIT_INVALID
+
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(profile_to_yaml(profile))
+        print(f"Wrote the proposed profile to {args.out}; review it before use.")
+    elif not args.profile:
+        print(profile_to_yaml(profile))
+    print(render_report(quality_report(frame, profile)))
     return EXIT_OK
