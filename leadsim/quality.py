@@ -561,9 +561,11 @@ def render_report(report: QualityReport, top: int = 15) -> str:
         lines.append("No field has missing values.")
     else:
         lines.append("Missing values by field:")
+        width = min(max(len(name) for name in gaps["field"].head(top)), 48)
         for row in gaps.head(top).itertuples():
             bar = "#" * round(row.missing_share * 20)
-            lines.append(f"  {row.field:<40} {row.missing_share:>5.0%} {bar}")
+            name = row.field[:width]
+            lines.append(f"  {name:<{width}} {row.missing_share:>5.0%} {bar}")
         if len(gaps) > top:
             lines.append(f"  ... and {len(gaps) - top} more field(s) with gaps")
 
