@@ -425,7 +425,8 @@ def _variants(present: pd.Series) -> list[list[str]]:
     """Groups of raw spellings of one value that differ in case or spacing."""
     spellings = pd.Series(present.index, dtype=object).astype(str)
     keys = spellings.str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
-    grouped = spellings.groupby(keys.to_numpy()).agg(list)
+    shared = keys.duplicated(keep=False).to_numpy()
+    grouped = spellings[shared].groupby(keys[shared].to_numpy()).agg(list)
     groups = [sorted(group) for group in grouped if len(group) > 1]
     return sorted(groups, key=lambda group: -int(present[group].sum()))
 

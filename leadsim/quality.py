@@ -269,9 +269,9 @@ def _placeholders(leads: Leads) -> list[Finding]:
                 Finding(
                     "placeholder",
                     str(name),
-                    f"{_quoted(values)} in {name} is a form default meaning "
-                    f"'no answer' ({int(spotted[known].sum()):,} leads); it is "
-                    "read as missing, so no rule matches it",
+                    f"{_quoted(values)} in {name} {_is(values)} a form default "
+                    f"meaning 'no answer' ({int(spotted[known].sum()):,} leads), "
+                    "read as missing: no rule matches those leads",
                     severity="info",
                     values=values,
                     count=int(spotted[known].sum()),
@@ -283,9 +283,10 @@ def _placeholders(leads: Leads) -> list[Finding]:
                 Finding(
                     "placeholder",
                     str(name),
-                    f"{_quoted(values)} in {name} looks like 'no answer' but "
-                    f"counts as a real value ({int(spotted[~known].sum()):,} "
-                    "leads); add it to the profile's missing_values",
+                    f"{_quoted(values)} in {name} {_looks(values)} like 'no "
+                    "answer' but counts as a real value "
+                    f"({int(spotted[~known].sum()):,} leads); add it to the "
+                    "profile's missing_values",
                     values=values,
                     count=int(spotted[~known].sum()),
                 )
@@ -294,7 +295,12 @@ def _placeholders(leads: Leads) -> list[Finding]:
 
 
 def _variants(leads: Leads, columns: dict[str, Column]) -> list[Finding]:
-    """One value written with different case or spacing."""
+    """Values written with different case or spacing, one finding per field.
+
+    Variants that differ only in case or surrounding spaces are read as one
+    value (an info); variants that differ in inner spacing are not (a
+    warning, since a rule naming one spelling misses the others).
+    """
     findings = []
     for name, column in columns.items():
         if column.kind != "text":
@@ -303,30 +309,57 @@ def _variants(leads: Leads, columns: dict[str, Column]) -> list[Finding]:
         counts = counts[counts.index.str.strip() != ""]
         spellings = counts.index.to_series()
         keys = spellings.str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
-        groups = counts.groupby(keys.to_numpy())
-        sizes = groups.size()
-        for key in sizes[sizes > 1].index:
-            group = counts[(keys == key).to_numpy()]
-            merged = group.index.str.strip().str.lower().nunique() == 1
-            effect = (
-                "leadsim reads them as one value, but the CRM holds them apart"
-                if merged
-                else "they count as different values, so a rule naming one "
-                "misses the others"
-            )
+        shared = keys.duplicated(keep=False).to_numpy()
+        if not shared.any():
+            continue
+
+        group_keys = keys[shared]
+        # Read as one value when case and outer spaces are the only difference.
+        read_as = spellings[shared].str.strip().str.lower()
+        apart = read_as.groupby(group_keys.to_numpy()).nunique() > 1
+        for split, effect, severity in (
+            (
+                False,
+                "leadsim reads them as one value, but the CRM holds them apart",
+                "info",
+            ),
+            (
+                True,
+                "they count as different values, so a rule naming one "
+                "misses the others",
+                "warning",
+            ),
+        ):
+            chosen = apart.index[apart.to_numpy() == split]
+            if len(chosen) == 0:
+                continue
+            in_groups = shared & keys.isin(chosen).to_numpy()
+            values = tuple(counts.index[in_groups])
+            examples = _variant_examples(counts[in_groups], keys[in_groups])
             findings.append(
                 Finding(
                     "variants",
                     name,
-                    f"{_quoted(tuple(group.index))} in {name} are one value "
-                    f"spelled {len(group)} ways "
-                    f"({', '.join(f'{n:,}' for n in group)} leads): {effect}",
-                    severity="info" if merged else "warning",
-                    values=tuple(group.index),
-                    count=int(group.sum()),
+                    f"{len(chosen)} value(s) of {name} are spelled several ways "
+                    f"({examples}): {effect}",
+                    severity=severity,  # type: ignore[arg-type]
+                    values=values,
+                    count=int(counts[in_groups].sum()),
                 )
             )
     return findings
+
+
+def _variant_examples(counts: pd.Series, keys: pd.Series, limit: int = 2) -> str:
+    """The spellings of the largest variant groups, with their lead counts."""
+    totals = counts.groupby(keys.to_numpy()).sum().sort_values(ascending=False)
+    parts = []
+    for key in totals.index[:limit]:
+        group = counts[(keys == key).to_numpy()]
+        shown = " / ".join(f"'{v}' {n:,}" for v, n in group.head(3).items())
+        parts.append(shown + (" / ..." if len(group) > 3 else ""))
+    more = f"; and {len(totals) - limit} more" if len(totals) > limit else ""
+    return "; ".join(parts) + more
 
 
 def _invalid(columns: dict[str, Column]) -> list[Finding]:
@@ -541,6 +574,14 @@ def _strong(
         values=tuple(labels[i] for i in index),
         count=int(sizes[strong].sum()),
     )
+
+
+def _is(values: tuple[str, ...]) -> str:
+    return "is" if len(values) == 1 else "are each"
+
+
+def _looks(values: tuple[str, ...]) -> str:
+    return "looks" if len(values) == 1 else "look"
 
 
 def _quoted(values: tuple[str, ...]) -> str:
