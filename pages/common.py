@@ -347,15 +347,9 @@ def current_simulation():
 def show_problems(problems: list[Problem], *, limit: int = 20) -> None:
     """Render problems inline: errors in red, warnings in amber, location first."""
     for problem in problems[:limit]:
-        where = (
-            f"line {problem.line}, column {problem.column or 1}: "
-            if problem.line
-            else ""
-        )
+        where = f"**line {problem.line}, column {problem.column or 1}:** "
         path = f" (at `{format_path(problem.path)}`)" if problem.path else ""
-        text = (
-            f"**{where}**{problem.message}{path}" if where else problem.message + path
-        )
+        text = (where if problem.line else "") + problem.message + path
         if problem.severity == "warning":
             st.warning(text, icon=":material/warning:")
         else:
