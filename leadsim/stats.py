@@ -215,6 +215,7 @@ class FunnelTable:
         everyone = c.sum(axis=(1, 4, 5))  # (g, opp, won)
         return {
             "leads": self.leads,
+            "stages": self.stages,
             "mql": mql.sum(axis=(1, 2)),
             "mql_sql": sql_on_mql_path,
             "mql_opportunity": mql[:, 1, :].sum(axis=1),

@@ -1,0 +1,1357 @@
+"""What a draft would change, measured on history against a baseline.
+
+:func:`simulate` evaluates both criteria files on the same leads and returns
+one :class:`Simulation`: counts per stage, MQL→SQL rate, precision and
+coverage with 95% Wilson intervals, weekly volume and sales load, all of it
+per segment, the flips with a reason each, the threshold sweep, per-rule
+impact, and the caveats. The pages, the command line (JSON through
+:meth:`Simulation.to_dict`) and the markdown report all render this object.
+
+Every metric is column work over all leads; Python loops run over rules,
+segment values and the few flips shown with reasons, never over leads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim import stats
+from leadsim.conditions import ConditionCache
+from leadsim.dataset import EPOCH, Leads
+from leadsim.evaluate import Evaluation, decay_factor, evaluate
+from leadsim.stats import MQL_CODE, SQL_CODE, STAGES, Delta, Rate
+
+logger = logging.getLogger(__name__)
+
+# Flips listed with a reason; the count of flips is always exact.
+MAX_FLIPS = 200
+# Segment values listed per segment column; the rest are summed as "(other)".
+MAX_SEGMENT_VALUES = 50
+MISSING_LABEL = "(missing)"
+OTHER_LABEL = "(other)"
+SCORE_GROUPS = ("fit", "engagement")
+STAGE_RANK = {name: rank for rank, name in enumerate(STAGES)}
+
+
+@dataclass
+class Funnel:
+    """Counts and rates of one criteria file (or one segment under it)."""
+
+    leads: int
+    stages: dict[str, int]
+    rates: dict[str, Rate]
+    won_amount: float
+    won_amount_caught: float
+    unobserved_mql: int = 0
+    unobserved_sql: int = 0
+
+    @property
+    def mql(self) -> int:
+        """Leads at the MQL stage (stage mql or sql)."""
+        return self.stages["mql"] + self.stages["sql"]
+
+    @property
+    def sql(self) -> int:
+        """Leads at stage sql."""
+        return self.stages["sql"]
+
+    @property
+    def amount_coverage(self) -> float | None:
+        """Share of all won amount that the MQL stage caught."""
+        return stats.share(self.won_amount_caught, self.won_amount)
+
+    def to_dict(self) -> dict:
+        """The funnel as plain JSON values."""
+        return {
+            "leads": self.leads,
+            "stages": dict(self.stages),
+            "mql": self.mql,
+            "sql": self.sql,
+            "rates": {name: value.to_dict() for name, value in self.rates.items()},
+            "amount_coverage": {
+                "value": self.amount_coverage,
+                "caught": self.won_amount_caught,
+                "total": self.won_amount,
+            },
+            "unobserved": {"mql": self.unobserved_mql, "sql": self.unobserved_sql},
+        }
+
+
+def _deltas(baseline: Funnel, draft: Funnel) -> dict[str, Delta]:
+    return {
+        name: stats.compare(baseline.rates[name], draft.rates[name])
+        for name in stats.RATE_NAMES
+    }
+
+
+@dataclass
+class SegmentValue:
+    """Baseline and draft for the leads with one value of a segment column."""
+
+    value: str
+    baseline: Funnel
+    draft: Funnel
+    weekly_mql: dict[str, list[int]]
+
+    @property
+    def deltas(self) -> dict[str, Delta]:
+        """Rate changes from baseline to draft."""
+        return _deltas(self.baseline, self.draft)
+
+    @property
+    def small(self) -> bool:
+        """Too few leads, or too wide an interval, to read the MQL precision."""
+        return (
+            self.baseline.leads < stats.SMALL_N
+            or self.draft.rates["mql_opportunity"].small
+            or self.baseline.rates["mql_opportunity"].small
+        )
+
+    def to_dict(self) -> dict:
+        """The segment value as plain JSON values."""
+        return {
+            "value": self.value,
+            "leads": self.baseline.leads,
+            "small": self.small,
+            "mql_change": self.draft.mql - self.baseline.mql,
+            "sql_change": self.draft.sql - self.baseline.sql,
+            "baseline": self.baseline.to_dict(),
+            "draft": self.draft.to_dict(),
+            "deltas": {name: d.to_dict() for name, d in self.deltas.items()},
+            "weekly_mql": self.weekly_mql,
+        }
+
+
+@dataclass
+class Weekly:
+    """MQL-stage and SQL volume per created week (weeks start on Monday)."""
+
+    weeks: list[str]
+    baseline_mql: list[int]
+    baseline_sql: list[int]
+    draft_mql: list[int]
+    draft_sql: list[int]
+    undated: int
+
+    def to_dict(self) -> dict:
+        """The weekly volume as plain JSON values."""
+        return {
+            "weeks": self.weeks,
+            "baseline": {"mql": self.baseline_mql, "sql": self.baseline_sql},
+            "draft": {"mql": self.draft_mql, "sql": self.draft_sql},
+            "undated": self.undated,
+        }
+
+
+@dataclass
+class SalesLoad:
+    """MQLs a week against the SDR team's capacity (leads a week)."""
+
+    capacity: float | None
+    baseline_mean: float
+    baseline_peak: int
+    draft_mean: float
+    draft_peak: int
+    baseline_weeks_over: int | None
+    draft_weeks_over: int | None
+    weeks: int
+
+    def to_dict(self) -> dict:
+        """The sales load as plain JSON values."""
+        return {
+            "capacity": self.capacity,
+            "weeks": self.weeks,
+            "baseline": {
+                "mean": self.baseline_mean,
+                "peak": self.baseline_peak,
+                "weeks_over_capacity": self.baseline_weeks_over,
+            },
+            "draft": {
+                "mean": self.draft_mean,
+                "peak": self.draft_peak,
+                "weeks_over_capacity": self.draft_weeks_over,
+            },
+        }
+
+
+@dataclass
+class Flip:
+    """One lead whose stage or queue differs between baseline and draft."""
+
+    lead_id: str
+    baseline_stage: str
+    draft_stage: str
+    baseline_queue: str
+    draft_queue: str
+    baseline_total: float
+    draft_total: float
+    reason: str
+
+    def to_dict(self) -> dict:
+        """The flip as plain JSON values."""
+        return {
+            "lead_id": self.lead_id,
+            "baseline": {
+                "stage": self.baseline_stage,
+                "queue": self.baseline_queue,
+                "total": round(self.baseline_total, 2),
+            },
+            "draft": {
+                "stage": self.draft_stage,
+                "queue": self.draft_queue,
+                "total": round(self.draft_total, 2),
+            },
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Flips:
+    """Every lead that changes stage or queue: exact counts, the first few listed.
+
+    ``listed`` holds at most :data:`MAX_FLIPS` flips, biggest stage moves
+    first, then biggest score changes.
+    """
+
+    count: int
+    stage_changes: int
+    queue_only: int
+    transitions: list[dict]
+    queue_transitions: list[dict]
+    listed: list[Flip]
+
+    @property
+    def truncated(self) -> bool:
+        """True when more flips exist than are listed."""
+        return self.count > len(self.listed)
+
+    def to_dict(self) -> dict:
+        """The flips as plain JSON values."""
+        return {
+            "count": self.count,
+            "stage_changes": self.stage_changes,
+            "queue_only": self.queue_only,
+            "transitions": self.transitions,
+            "queue_transitions": self.queue_transitions,
+            "listed": len(self.listed),
+            "truncated": self.truncated,
+            "leads": [flip.to_dict() for flip in self.listed],
+        }
+
+
+@dataclass
+class Sweep:
+    """The draft's MQL volume, precision and coverage per total threshold.
+
+    Only the ``total`` minimum moves; the draft's other minimums (fit,
+    engagement), its exclusions and its fast track are kept as they are, so
+    fast-tracked leads are MQLs at every threshold. Precision and coverage
+    leave out unobserved leads (new MQLs that sales never worked), which
+    ``unobserved`` counts.
+    """
+
+    thresholds: list[int]
+    mql: list[int]
+    precision: list[float | None]
+    precision_low: list[float]
+    precision_high: list[float]
+    coverage: list[float | None]
+    won_coverage: list[float | None]
+    amount_coverage: list[float | None]
+    unobserved: list[int]
+    current: float | None
+    kept: dict[str, Any]
+
+    def to_dict(self) -> dict:
+        """The sweep as plain JSON values."""
+        return {
+            "current_threshold": self.current,
+            "kept": self.kept,
+            "thresholds": self.thresholds,
+            "mql": self.mql,
+            "precision": self.precision,
+            "precision_low": self.precision_low,
+            "precision_high": self.precision_high,
+            "coverage": self.coverage,
+            "won_coverage": self.won_coverage,
+            "amount_coverage": self.amount_coverage,
+            "unobserved": self.unobserved,
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """Columns ``threshold``, ``mqls``, ``precision``, ``coverage`` (charts)."""
+        return pd.DataFrame(
+            {
+                "threshold": self.thresholds,
+                "mqls": self.mql,
+                "precision": pd.array(self.precision, dtype="Float64"),
+                "coverage": pd.array(self.coverage, dtype="Float64"),
+            }
+        )
+
+
+@dataclass
+class RuleImpact:
+    """How one rule touches the leads, and what the draft loses without it.
+
+    ``opportunity_matched`` and ``opportunity_rest`` are opportunity rates
+    among leads sales worked (all leads when the profile names no ``worked``
+    outcome), so that leads never worked do not pass for failures.
+    ``mqls_lost_without`` and ``mqls_gained_without`` recompute the MQL stage
+    with the rule taken out (its points, exclusion or fast track), every
+    other rule kept; SQL rules do not change the MQL stage.
+    """
+
+    id: str
+    section: str
+    label: str
+    status: str
+    matched: int
+    opportunity_matched: Rate
+    opportunity_rest: Rate
+    mqls_lost_without: int
+    mqls_gained_without: int
+
+    @property
+    def lift(self) -> float | None:
+        """Opportunity rate of matched leads over that of the rest."""
+        matched = self.opportunity_matched.value
+        rest = self.opportunity_rest.value
+        if matched is None or not rest:
+            return None
+        return matched / rest
+
+    @property
+    def lift_significant(self) -> bool:
+        """False when the matched and rest intervals overlap."""
+        return stats.compare(
+            self.opportunity_rest, self.opportunity_matched
+        ).significant
+
+    def to_dict(self) -> dict:
+        """The rule impact as plain JSON values."""
+        return {
+            "id": self.id,
+            "section": self.section,
+            "label": self.label,
+            "status": self.status,
+            "matched": self.matched,
+            "opportunity_matched": self.opportunity_matched.to_dict(),
+            "opportunity_rest": self.opportunity_rest.to_dict(),
+            "lift": self.lift,
+            "significant": self.lift_significant,
+            "mqls_lost_without": self.mqls_lost_without,
+            "mqls_gained_without": self.mqls_gained_without,
+        }
+
+
+@dataclass
+class Simulation:
+    """Everything a draft would change against a baseline, on the same leads."""
+
+    dataset: dict[str, Any]
+    capacity: float | None
+    baseline_criteria: dict[str, Any]
+    draft_criteria: dict[str, Any]
+    baseline: Funnel
+    draft: Funnel
+    flips: Flips
+    segments: dict[str, list[SegmentValue]]
+    weekly: Weekly
+    load: SalesLoad
+    sweep: Sweep
+    rules: list[RuleImpact]
+    caveats: list[str]
+    seconds: float = 0.0
+    evaluations: tuple[Evaluation, Evaluation] | None = field(default=None, repr=False)
+
+    @property
+    def deltas(self) -> dict[str, Delta]:
+        """Rate changes from baseline to draft, over all leads."""
+        return _deltas(self.baseline, self.draft)
+
+    def segment_shifts(self, limit: int = 5) -> list[tuple[str, SegmentValue]]:
+        """Segment values with the biggest MQL volume change, biggest first."""
+        rows = [
+            (column, value)
+            for column, values in self.segments.items()
+            for value in values
+        ]
+        rows.sort(key=lambda row: -abs(row[1].draft.mql - row[1].baseline.mql))
+        return [row for row in rows if row[1].draft.mql != row[1].baseline.mql][:limit]
+
+    def to_dict(self) -> dict:
+        """The whole result as plain JSON values (the ``simulate`` output)."""
+        return {
+            "dataset": self.dataset,
+            "capacity": self.capacity,
+            "baseline": {"criteria": self.baseline_criteria, **self.baseline.to_dict()},
+            "draft": {"criteria": self.draft_criteria, **self.draft.to_dict()},
+            "deltas": {name: delta.to_dict() for name, delta in self.deltas.items()},
+            "flips": self.flips.to_dict(),
+            "segments": {
+                column: [value.to_dict() for value in values]
+                for column, values in self.segments.items()
+            },
+            "weekly": self.weekly.to_dict(),
+            "load": self.load.to_dict(),
+            "sweep": self.sweep.to_dict(),
+            "rules": [impact.to_dict() for impact in self.rules],
+            "caveats": list(self.caveats),
+        }
+
+    def funnel_frame(self) -> pd.DataFrame:
+        """Columns ``step``, ``version``, ``leads``: MQL, SQL, opportunity, won."""
+        rows = []
+        for version, funnel in (("baseline", self.baseline), ("draft", self.draft)):
+            steps = {
+                "MQL": funnel.mql,
+                "SQL": funnel.sql,
+                "MQL reached opportunity": funnel.rates["mql_opportunity"].successes,
+                "MQL won": funnel.rates["mql_won"].successes,
+            }
+            rows += [
+                {"step": step, "version": version, "leads": count}
+                for step, count in steps.items()
+            ]
+        return pd.DataFrame(rows)
+
+    def weekly_frame(self) -> pd.DataFrame:
+        """Columns ``week``, ``stage`` (MQL/SQL), ``version``, ``leads``."""
+        weekly = self.weekly
+        series = {
+            ("MQL", "baseline"): weekly.baseline_mql,
+            ("SQL", "baseline"): weekly.baseline_sql,
+            ("MQL", "draft"): weekly.draft_mql,
+            ("SQL", "draft"): weekly.draft_sql,
+        }
+        frames = [
+            pd.DataFrame(
+                {
+                    "week": pd.to_datetime(weekly.weeks),
+                    "stage": stage,
+                    "version": version,
+                    "leads": counts,
+                }
+            )
+            for (stage, version), counts in series.items()
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def segment_frame(self, column: str, rate_name: str) -> pd.DataFrame:
+        """One rate per value of a segment column, baseline and draft (charts).
+
+        Columns ``value``, ``version``, ``rate``, ``low``, ``high``, ``leads``
+        (the rate's denominator) and ``small``.
+        """
+        rows = []
+        for value in self.segments.get(column, []):
+            for version in ("baseline", "draft"):
+                found = getattr(value, version).rates[rate_name]
+                rows.append(
+                    {
+                        "value": value.value,
+                        "version": version,
+                        "rate": found.value,
+                        "low": found.low,
+                        "high": found.high,
+                        "leads": found.n,
+                        "small": found.small,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+def simulate(
+    draft: Any,
+    baseline: Any,
+    leads: Leads,
+    capacity: float | None = None,
+    cache: ConditionCache | None = None,
+    max_flips: int = MAX_FLIPS,
+) -> Simulation:
+    """Evaluate ``draft`` and ``baseline`` on ``leads`` and compare them.
+
+    ``capacity`` is the SDR team's capacity in leads a week (for the sales
+    load). Pass the same ``cache`` across calls in a workshop: after a
+    one-rule edit only that rule's column is recomputed.
+    """
+    cache = cache if cache is not None else ConditionCache()
+    baseline_evaluation = evaluate(baseline, leads, cache=cache)
+    draft_evaluation = evaluate(draft, leads, cache=cache)
+    return compare(baseline_evaluation, draft_evaluation, capacity, max_flips)
+
+
+def compare(
+    baseline: Evaluation,
+    draft: Evaluation,
+    capacity: float | None = None,
+    max_flips: int = MAX_FLIPS,
+) -> Simulation:
+    """Compare two evaluations of the same leads (see :func:`simulate`)."""
+    started = time.perf_counter()
+    leads = draft.leads
+    facts = _Facts.build(baseline, draft)
+
+    baseline_table = stats.funnel_table(
+        facts.baseline_stage, facts.opportunity, facts.won, facts.amount
+    )
+    draft_table = stats.funnel_table(
+        facts.draft_stage,
+        facts.opportunity,
+        facts.won,
+        facts.amount,
+        facts.unobserved_mql,
+        facts.unobserved_sql,
+    )
+    weekly, load = _weekly(facts, capacity)
+    segments = {
+        column: _segment(leads, column, facts)
+        for column in leads.profile.segments
+        if column in leads.columns
+    }
+    flips = _flips(baseline, draft, facts, max_flips)
+    simulation = Simulation(
+        dataset=_dataset_info(leads, facts),
+        capacity=capacity,
+        baseline_criteria=_criteria_info(baseline.criteria),
+        draft_criteria=_criteria_info(draft.criteria),
+        baseline=_funnel(baseline_table.numbers()),
+        draft=_funnel(draft_table.numbers()),
+        flips=flips,
+        segments=segments,
+        weekly=weekly,
+        load=load,
+        sweep=sweep(draft, facts.baseline_stage >= MQL_CODE),
+        rules=rule_impact(draft, baseline, facts.worked),
+        caveats=[],
+        evaluations=(baseline, draft),
+    )
+    simulation.caveats = _caveats(simulation, facts)
+    simulation.seconds = time.perf_counter() - started
+    logger.info(
+        "compared %s against %s on %s leads in %.2f s: %s flips",
+        simulation.draft_criteria["name"],
+        simulation.baseline_criteria["name"],
+        f"{len(leads):,}",
+        simulation.seconds,
+        f"{flips.count:,}",
+    )
+    return simulation
+
+
+@dataclass
+class _Facts:
+    """Per-lead arrays every part of the comparison reads."""
+
+    baseline_stage: np.ndarray
+    draft_stage: np.ndarray
+    opportunity: np.ndarray
+    won: np.ndarray
+    amount: np.ndarray
+    worked: np.ndarray | None
+    unobserved_mql: np.ndarray
+    unobserved_sql: np.ndarray
+    created_days: np.ndarray
+    week: np.ndarray
+    week_starts: np.ndarray
+
+    @classmethod
+    def build(cls, baseline: Evaluation, draft: Evaluation) -> _Facts:
+        leads = draft.leads
+        size = len(leads)
+        base_stage = stats.stage_codes(baseline.stage_code)
+        draft_stage = stats.stage_codes(draft.stage_code)
+
+        worked = leads.outcome("worked")
+        if worked is None:
+            nobody = np.zeros(size, dtype=bool)
+            new_mql, new_sql = nobody, nobody
+        else:
+            never = ~stats.as_flags(worked, size)
+            new_mql = never & (draft_stage >= MQL_CODE) & (base_stage < MQL_CODE)
+            new_sql = never & (draft_stage == SQL_CODE) & (base_stage != SQL_CODE)
+        created = leads.created_days()
+        week, starts = stats.week_index(created)
+        return cls(
+            baseline_stage=base_stage,
+            draft_stage=draft_stage,
+            opportunity=stats.as_flags(leads.outcome("opportunity"), size),
+            won=stats.as_flags(leads.outcome("won"), size),
+            amount=stats.as_amounts(leads.outcome("amount"), size),
+            worked=None if worked is None else stats.as_flags(worked, size),
+            unobserved_mql=new_mql,
+            unobserved_sql=new_sql,
+            created_days=created,
+            week=week,
+            week_starts=starts,
+        )
+
+
+def _funnel(numbers: Mapping[str, np.ndarray], group: int = 0) -> Funnel:
+    stage_counts = {
+        name: int(numbers["stages"][group][code]) for code, name in enumerate(STAGES)
+    }
+    return Funnel(
+        leads=int(numbers["leads"][group]),
+        stages=stage_counts,
+        rates=stats.funnel_rates(numbers, group),
+        won_amount=float(numbers["amount"][group]),
+        won_amount_caught=float(numbers["mql_amount"][group]),
+        unobserved_mql=int(numbers["unobserved_mql"][group]),
+        unobserved_sql=int(numbers["unobserved_sql"][group]),
+    )
+
+
+def _day_text(day: int) -> str:
+    return (EPOCH + dt.timedelta(days=int(day))).isoformat()
+
+
+def _weekly(facts: _Facts, capacity: float | None) -> tuple[Weekly, SalesLoad]:
+    week, starts = facts.week, facts.week_starts
+    size = len(starts)
+    baseline = stats.weekly_counts(facts.baseline_stage, week, size)
+    draft = stats.weekly_counts(facts.draft_stage, week, size)
+    weekly = Weekly(
+        weeks=[_day_text(day) for day in starts],
+        baseline_mql=baseline[:, MQL_CODE:].sum(axis=1).tolist(),
+        baseline_sql=baseline[:, SQL_CODE].tolist(),
+        draft_mql=draft[:, MQL_CODE:].sum(axis=1).tolist(),
+        draft_sql=draft[:, SQL_CODE].tolist(),
+        undated=int(np.count_nonzero(week < 0)),
+    )
+    return weekly, _sales_load(weekly, capacity)
+
+
+def _sales_load(weekly: Weekly, capacity: float | None) -> SalesLoad:
+    base = np.asarray(weekly.baseline_mql, dtype=np.float64)
+    draft = np.asarray(weekly.draft_mql, dtype=np.float64)
+
+    def over(volume: np.ndarray) -> int | None:
+        if capacity is None:
+            return None
+        return int(np.count_nonzero(volume > capacity))
+
+    return SalesLoad(
+        capacity=capacity,
+        baseline_mean=float(base.mean()) if len(base) else 0.0,
+        baseline_peak=int(base.max()) if len(base) else 0,
+        draft_mean=float(draft.mean()) if len(draft) else 0.0,
+        draft_peak=int(draft.max()) if len(draft) else 0,
+        baseline_weeks_over=over(base),
+        draft_weeks_over=over(draft),
+        weeks=len(base),
+    )
+
+
+def _segment(leads: Leads, column: str, facts: _Facts) -> list[SegmentValue]:
+    groups, labels = segment_codes(leads, column)
+    size = len(labels)
+    baseline = stats.funnel_table(
+        facts.baseline_stage,
+        facts.opportunity,
+        facts.won,
+        facts.amount,
+        groups=groups,
+        n_groups=size,
+    ).numbers()
+    draft = stats.funnel_table(
+        facts.draft_stage,
+        facts.opportunity,
+        facts.won,
+        facts.amount,
+        facts.unobserved_mql,
+        facts.unobserved_sql,
+        groups=groups,
+        n_groups=size,
+    ).numbers()
+
+    week, weeks = facts.week, len(facts.week_starts)
+    dated = week >= 0
+
+    def weekly_mql(stage: np.ndarray) -> np.ndarray:
+        keep = dated & (stage >= MQL_CODE)
+        codes = groups[keep].astype(np.int64) * weeks + week[keep]
+        return np.bincount(codes, minlength=size * weeks).reshape(size, weeks)
+
+    base_weekly = weekly_mql(facts.baseline_stage)
+    draft_weekly = weekly_mql(facts.draft_stage)
+    return [
+        SegmentValue(
+            value=label,
+            baseline=_funnel(baseline, group),
+            draft=_funnel(draft, group),
+            weekly_mql={
+                "baseline": base_weekly[group].tolist(),
+                "draft": draft_weekly[group].tolist(),
+            },
+        )
+        for group, label in enumerate(labels)
+    ]
+
+
+def segment_codes(leads: Leads, column: str) -> tuple[np.ndarray, list[str]]:
+    """Each lead's value of a segment column as a code, with the value labels.
+
+    Missing values get their own label; beyond :data:`MAX_SEGMENT_VALUES`
+    values, the least common ones are summed as ``(other)``. Values are
+    ordered by lead count, biggest first.
+    """
+    prepared = leads.columns[column]
+    if prepared.codes is not None:
+        raw_codes = prepared.codes.astype(np.int64)
+        names = [_category_label(category) for category in prepared.categories]
+    else:
+        values = prepared.values if prepared.values is not None else np.array([])
+        factor, uniques = pd.factorize(values, use_na_sentinel=True)
+        raw_codes = factor.astype(np.int64)
+        names = [_number_label(value) for value in uniques]
+
+    # Shift so that missing (-1) is code 0.
+    counts = np.bincount(raw_codes + 1, minlength=len(names) + 1)
+    labels = [MISSING_LABEL, *names]
+    order = [code for code in np.argsort(-counts, kind="stable") if counts[code] > 0]
+    kept = order[:MAX_SEGMENT_VALUES]
+    remap = np.full(len(labels), len(kept), dtype=np.int64)
+    remap[kept] = np.arange(len(kept))
+    final_labels = [labels[code] for code in kept]
+    if len(order) > len(kept):
+        final_labels.append(OTHER_LABEL)
+    return remap[raw_codes + 1], final_labels
+
+
+def _category_label(category: Any) -> str:
+    if isinstance(category, frozenset):
+        return "; ".join(sorted(category)) or "(empty)"
+    return str(category)
+
+
+def _number_label(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _dataset_info(leads: Leads, facts: _Facts) -> dict[str, Any]:
+    created = facts.created_days
+    dated = created[~np.isnan(created)]
+    return {
+        "source": leads.source,
+        "fingerprint": leads.fingerprint,
+        "leads": len(leads),
+        "as_of": leads.as_of.isoformat(),
+        "first_created": _day_text(dated.min()) if len(dated) else None,
+        "last_created": _day_text(dated.max()) if len(dated) else None,
+        "segments": [name for name in leads.profile.segments if name in leads.columns],
+        "worked_known": facts.worked is not None,
+    }
+
+
+def _criteria_info(criteria: Any) -> dict[str, Any]:
+    data = criteria.data
+    name = f"{data.get('id', '?')} {data.get('version', '')}".strip()
+    source = getattr(criteria, "source", "")
+    return {
+        "id": data.get("id"),
+        "version": data.get("version"),
+        "source": source,
+        "name": name,
+    }
+
+
+def _rules_by_section(criteria: Any) -> dict[str, list[Any]]:
+    sections: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "exclude",
+            "fit",
+            "engagement",
+            "fast_track",
+            "require",
+            "require_any",
+        )
+    }
+    for rule in criteria.rules():
+        sections.setdefault(rule.section, []).append(rule)
+    return sections
+
+
+def _count_matches(
+    rules: Sequence[Any], matches: Mapping[str, np.ndarray], size: int
+) -> np.ndarray:
+    held = np.zeros(size, dtype=np.int16)
+    for rule in rules:
+        held += matches[rule.id]
+    return held
+
+
+def _threshold(criteria: Any) -> dict[str, float]:
+    mql_spec = criteria.data.get("mql") or {}
+    return {
+        str(name): float(minimum)
+        for name, minimum in (mql_spec.get("threshold") or {}).items()
+    }
+
+
+def _max_reachable(criteria: Any, sections: Mapping[str, list[Any]]) -> float:
+    """The highest total the criteria can give: positive points, capped."""
+    mql_spec = criteria.data.get("mql") or {}
+    top = 0.0
+    for group in SCORE_GROUPS:
+        points = sum(max(float(rule.points or 0), 0.0) for rule in sections[group])
+        cap = (mql_spec.get(group) or {}).get("cap")
+        top += points if cap is None else min(points, float(cap))
+    return top
+
+
+def sweep(draft: Evaluation, baseline_mql: np.ndarray | None = None) -> Sweep:
+    """MQL volume, precision and coverage for every whole total threshold.
+
+    Thresholds run from 0 to the highest total the draft can give. Only the
+    ``total`` minimum moves: the other minimums, the exclusions and the fast
+    track stay as the draft has them. ``baseline_mql`` marks the leads at the
+    MQL stage under the baseline (the draft's own MQLs when omitted); MQLs
+    outside it that sales never worked are unobserved, counted in volume
+    but in no rate. One pass over the leads (see
+    :func:`leadsim.stats.sweep_totals`), never one evaluation per threshold.
+    """
+    leads = draft.leads
+    size = len(leads)
+    sections = _rules_by_section(draft.criteria)
+    threshold = _threshold(draft.criteria)
+
+    excluded = _count_matches(sections["exclude"], draft.matches, size) > 0
+    fast = _count_matches(sections["fast_track"], draft.matches, size) > 0
+    others_hold = np.ones(size, dtype=bool)
+    for group in SCORE_GROUPS:
+        if group in threshold:
+            others_hold &= getattr(draft, group) >= threshold[group]
+
+    if baseline_mql is None:
+        baseline_mql = draft.stage_code >= MQL_CODE
+    worked = leads.outcome("worked")
+    if worked is None:
+        unobserved = np.zeros(size, dtype=bool)
+    else:
+        unobserved = ~stats.as_flags(worked, size) & ~baseline_mql
+
+    top = _max_reachable(draft.criteria, sections)
+    observed_top = float(draft.total.max()) if size else 0.0
+    max_threshold = int(math.ceil(max(top, observed_top, 0.0)))
+    curve = stats.sweep_totals(
+        draft.total,
+        ~excluded & ~fast & others_hold,
+        ~excluded & fast,
+        stats.as_flags(leads.outcome("opportunity"), size),
+        stats.as_flags(leads.outcome("won"), size),
+        stats.as_amounts(leads.outcome("amount"), size),
+        unobserved,
+        max_threshold,
+    )
+    return _sweep_result(curve, threshold)
+
+
+def _sweep_result(curve: stats.SweepCurve, threshold: Mapping[str, float]) -> Sweep:
+    low, high = stats.wilson_interval(curve.opportunity, curve.counted)
+
+    def ratio(top: np.ndarray, bottom: float | np.ndarray) -> list[float | None]:
+        bottom = np.broadcast_to(np.asarray(bottom, dtype=np.float64), top.shape)
+        values = np.divide(
+            top, bottom, out=np.full(top.shape, np.nan), where=bottom > 0
+        )
+        return [None if math.isnan(value) else float(value) for value in values]
+
+    kept = {name: value for name, value in threshold.items() if name != "total"}
+    return Sweep(
+        thresholds=curve.thresholds.tolist(),
+        mql=curve.mql.tolist(),
+        precision=ratio(curve.opportunity, curve.counted),
+        precision_low=low.tolist(),
+        precision_high=high.tolist(),
+        coverage=ratio(curve.opportunity, curve.total_opportunity),
+        won_coverage=ratio(curve.won, curve.total_won),
+        amount_coverage=ratio(curve.amount, curve.total_amount),
+        unobserved=curve.unobserved.tolist(),
+        current=threshold.get("total"),
+        kept={"minimums": kept, "fast_track": True, "exclusions": True},
+    )
+
+
+class _WithoutRule:
+    """Recomputes the draft's MQL stage with one rule taken out.
+
+    Group scores are rebuilt from the raw point sums (sum, decay, floor, cap,
+    as the evaluator does) for the leads the rule matches only, so a rule
+    costs a pass over its own matches, not a re-evaluation.
+    """
+
+    def __init__(self, draft: Evaluation) -> None:
+        leads = draft.leads
+        size = len(leads)
+        self.draft = draft
+        self.sections = _rules_by_section(draft.criteria)
+        self.threshold = _threshold(draft.criteria)
+        self.mql_spec = draft.criteria.data.get("mql") or {}
+        self.excluded = _count_matches(self.sections["exclude"], draft.matches, size)
+        self.fast = _count_matches(self.sections["fast_track"], draft.matches, size)
+        self.is_mql = draft.stage_code >= MQL_CODE
+        self.meets = self._meets(draft.fit, draft.engagement)
+        self.raw: dict[str, np.ndarray] = {}
+        for group in SCORE_GROUPS:
+            raw = np.zeros(size)
+            for rule in self.sections[group]:
+                np.add(
+                    raw, float(rule.points or 0), out=raw, where=draft.matches[rule.id]
+                )
+            self.raw[group] = raw
+        decay = (self.mql_spec.get("engagement") or {}).get("decay")
+        self.decay = decay_factor(leads, decay) if decay else None
+
+    def _meets(self, fit: np.ndarray, engagement: np.ndarray) -> np.ndarray:
+        scores = {"fit": fit, "engagement": engagement, "total": fit + engagement}
+        meets = np.ones(len(fit), dtype=bool)
+        for name, minimum in self.threshold.items():
+            meets &= scores[name] >= minimum
+        return meets
+
+    def _finish(self, group: str, raw: np.ndarray, index: np.ndarray) -> np.ndarray:
+        spec = self.mql_spec.get(group) or {}
+        score = raw
+        if group == "engagement" and self.decay is not None:
+            score = score * self.decay[index]
+        score = np.maximum(score, 0.0)
+        if spec.get("cap") is not None:
+            score = np.minimum(score, float(spec["cap"]))
+        return score
+
+    def change(self, rule: Any) -> tuple[int, int]:
+        """MQLs lost and gained with ``rule`` taken out."""
+        matched = self.draft.matches[rule.id]
+        if rule.section == "exclude":
+            freed = np.flatnonzero(matched & (self.excluded == 1))
+            gained = self.meets[freed] | (self.fast[freed] > 0)
+            return 0, int(np.count_nonzero(gained))
+        if rule.section == "fast_track":
+            only = matched & (self.fast == 1) & (self.excluded == 0) & ~self.meets
+            return int(np.count_nonzero(only)), 0
+        if rule.section not in SCORE_GROUPS or not rule.points:
+            return 0, 0
+
+        index = np.flatnonzero(matched & (self.excluded == 0))
+        scores = {
+            "fit": self.draft.fit[index],
+            "engagement": self.draft.engagement[index],
+        }
+        raw = self.raw[rule.section][index] - float(rule.points)
+        scores[rule.section] = self._finish(rule.section, raw, index)
+        now = self._meets(scores["fit"], scores["engagement"]) | (self.fast[index] > 0)
+        before = self.is_mql[index]
+        lost = int(np.count_nonzero(before & ~now))
+        return lost, int(np.count_nonzero(~before & now))
+
+
+def _rule_status(rule: Any, previous: Any | None) -> str:
+    if previous is None:
+        return "new"
+    same = (
+        previous.section == rule.section
+        and previous.when == rule.when
+        and (previous.points or 0) == (rule.points or 0)
+    )
+    return "unchanged" if same else "changed"
+
+
+def rule_impact(
+    draft: Evaluation,
+    baseline: Evaluation | None = None,
+    worked: np.ndarray | None = None,
+) -> list[RuleImpact]:
+    """Per rule of the draft: leads matched, opportunity lift, MQLs without it.
+
+    Opportunity rates are taken among ``worked`` leads (all leads when
+    ``None``). Rules of the baseline that the draft removed are listed last
+    with status ``removed`` and their baseline matches.
+    """
+    leads = draft.leads
+    size = len(leads)
+    basis = np.ones(size, dtype=bool) if worked is None else worked
+    opportunity = stats.as_flags(leads.outcome("opportunity"), size) & basis
+    basis_n = int(np.count_nonzero(basis))
+    basis_opportunity = int(np.count_nonzero(opportunity))
+    previous = {rule.id: rule for rule in baseline.criteria.rules()} if baseline else {}
+    without = _WithoutRule(draft)
+
+    def impact(
+        rule: Any, matches: np.ndarray, status: str, change: tuple
+    ) -> RuleImpact:
+        in_basis = int(np.count_nonzero(matches & basis))
+        converted = int(np.count_nonzero(matches & opportunity))
+        return RuleImpact(
+            id=rule.id,
+            section=rule.section,
+            label=getattr(rule, "label", rule.id),
+            status=status,
+            matched=int(np.count_nonzero(matches)),
+            opportunity_matched=stats.rate(converted, in_basis),
+            opportunity_rest=stats.rate(
+                basis_opportunity - converted, basis_n - in_basis
+            ),
+            mqls_lost_without=change[0],
+            mqls_gained_without=change[1],
+        )
+
+    impacts = [
+        impact(
+            rule,
+            draft.matches[rule.id],
+            _rule_status(rule, previous.get(rule.id)),
+            without.change(rule),
+        )
+        for rule in draft.criteria.rules()
+    ]
+    current = {rule.id for rule in draft.criteria.rules()}
+    if baseline is not None:
+        impacts += [
+            impact(rule, baseline.matches[rule.id], "removed", (0, 0))
+            for rule in baseline.criteria.rules()
+            if rule.id not in current
+        ]
+    return impacts
+
+
+def _unified_queues(
+    baseline: Evaluation, draft: Evaluation
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Queue codes of both evaluations mapped onto one list of names."""
+    names = list(dict.fromkeys([*baseline.queues, *draft.queues]))
+    position = {name: code for code, name in enumerate(names)}
+    base_map = np.array([position[name] for name in baseline.queues], dtype=np.int64)
+    draft_map = np.array([position[name] for name in draft.queues], dtype=np.int64)
+    return (
+        names,
+        base_map[baseline.queue_code] if len(base_map) else baseline.queue_code,
+        draft_map[draft.queue_code] if len(draft_map) else draft.queue_code,
+    )
+
+
+def _flips(
+    baseline: Evaluation, draft: Evaluation, facts: _Facts, max_flips: int
+) -> Flips:
+    names, base_queue, draft_queue = _unified_queues(baseline, draft)
+    stage_changed = facts.baseline_stage != facts.draft_stage
+    flipped = np.flatnonzero(stage_changed | (base_queue != draft_queue))
+    stage_changes = int(np.count_nonzero(stage_changed))
+
+    moves = np.bincount(
+        facts.baseline_stage[stage_changed].astype(np.int64) * 4
+        + facts.draft_stage[stage_changed],
+        minlength=16,
+    )
+    transitions = [
+        {"from": STAGES[code // 4], "to": STAGES[code % 4], "count": int(moves[code])}
+        for code in np.argsort(-moves, kind="stable")
+        if moves[code]
+    ]
+    width = len(names)
+    pairs = np.bincount(
+        base_queue[flipped].astype(np.int64) * width + draft_queue[flipped],
+        minlength=width * width,
+    )
+    queue_transitions = [
+        {
+            "from": names[code // width],
+            "to": names[code % width],
+            "count": int(pairs[code]),
+        }
+        for code in np.argsort(-pairs, kind="stable")[:10]
+        if pairs[code] and code // width != code % width
+    ]
+
+    distance = np.abs(
+        facts.draft_stage[flipped].astype(np.int64) - facts.baseline_stage[flipped]
+    )
+    change = np.abs(draft.total[flipped] - baseline.total[flipped])
+    listed = flipped[np.lexsort((flipped, -change, -distance))][:max_flips]
+    reasons = explain(baseline, draft, listed)
+    id_column = draft.leads.frame[draft.leads.profile.id_column]
+    ids = id_column.iloc[listed].astype(str).tolist()
+    return Flips(
+        count=len(flipped),
+        stage_changes=stage_changes,
+        queue_only=len(flipped) - stage_changes,
+        transitions=transitions,
+        queue_transitions=queue_transitions,
+        listed=[
+            Flip(
+                lead_id=lead_id,
+                baseline_stage=STAGES[facts.baseline_stage[row]],
+                draft_stage=STAGES[facts.draft_stage[row]],
+                baseline_queue=names[base_queue[row]],
+                draft_queue=names[draft_queue[row]],
+                baseline_total=float(baseline.total[row]),
+                draft_total=float(draft.total[row]),
+                reason=reason,
+            )
+            for lead_id, row, reason in zip(ids, listed, reasons)
+        ],
+    )
+
+
+def _number(value: float) -> str:
+    if abs(value - round(value)) < 0.05:
+        return str(int(round(value)))
+    return f"{value:.1f}"
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "−") + _number(abs(value))
+
+
+def _tag(rule_id: str, base: Mapping[str, Any], draft: Mapping[str, Any]) -> str:
+    if rule_id not in base:
+        return "new rule"
+    if rule_id not in draft:
+        return "rule removed"
+    before, after = base[rule_id], draft[rule_id]
+    if (before.points or 0) != (after.points or 0):
+        return f"points {_number(before.points or 0)} → {_number(after.points or 0)}"
+    if before.when != after.when:
+        return "condition changed"
+    return ""
+
+
+def _section_ids(
+    section: str, base: Mapping[str, Any], draft: Mapping[str, Any]
+) -> list[str]:
+    ids = [rule.id for rule in draft.values() if rule.section == section]
+    ids += [rule.id for rule in base.values() if rule.section == section]
+    return list(dict.fromkeys(ids))
+
+
+def _column(
+    evaluation: Evaluation,
+    rules: Mapping[str, Any],
+    rule_id: str,
+    section: str,
+    rows: np.ndarray,
+) -> np.ndarray:
+    rule = rules.get(rule_id)
+    if rule is None or rule.section != section:
+        return np.zeros(len(rows), dtype=bool)
+    return evaluation.matches[rule_id][rows]
+
+
+def _threshold_text(threshold: Mapping[str, float]) -> str:
+    return " and ".join(
+        f"{name} ≥ {_number(value)}" for name, value in threshold.items()
+    )
+
+
+def explain(
+    baseline: Evaluation, draft: Evaluation, rows: Sequence[int] | np.ndarray
+) -> list[str]:
+    """A plain reason for each of ``rows``: why its stage or queue changed.
+
+    For example ``engagement 42 → 58 (+20 eval-checklist, new rule); now
+    meets total ≥ 60``. Rule columns are read for the given rows only, so
+    explaining a few flips of a million leads is cheap.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    base_rules = {rule.id: rule for rule in baseline.criteria.rules()}
+    draft_rules = {rule.id: rule for rule in draft.criteria.rules()}
+    parts: list[list[str]] = [[] for _ in rows]
+
+    def add_each(mask: np.ndarray, text: str) -> None:
+        for position in np.flatnonzero(mask):
+            parts[position].append(text)
+
+    _explain_exclusions(baseline, draft, rows, base_rules, draft_rules, parts)
+    _explain_scores(baseline, draft, rows, base_rules, draft_rules, parts)
+    _explain_stage(baseline, draft, rows, draft_rules, parts)
+
+    names, base_queue, draft_queue = _unified_queues(baseline, draft)
+    for position, row in enumerate(rows):
+        if base_queue[row] != draft_queue[row]:
+            parts[position].append(
+                f"queue {names[base_queue[row]]} → {names[draft_queue[row]]}"
+            )
+    return ["; ".join(reason) or "no visible change" for reason in parts]
+
+
+def _explain_exclusions(
+    baseline: Evaluation,
+    draft: Evaluation,
+    rows: np.ndarray,
+    base_rules: Mapping[str, Any],
+    draft_rules: Mapping[str, Any],
+    parts: list[list[str]],
+) -> None:
+    for rule_id in _section_ids("exclude", base_rules, draft_rules):
+        before = _column(baseline, base_rules, rule_id, "exclude", rows)
+        after = _column(draft, draft_rules, rule_id, "exclude", rows)
+        tag = _tag(rule_id, base_rules, draft_rules)
+        suffix = f" ({tag})" if tag else ""
+        for position in np.flatnonzero(after & ~before):
+            parts[position].append(f"now excluded by {rule_id}{suffix}")
+        for position in np.flatnonzero(before & ~after):
+            parts[position].append(f"no longer excluded by {rule_id}{suffix}")
+
+
+def _explain_scores(
+    baseline: Evaluation,
+    draft: Evaluation,
+    rows: np.ndarray,
+    base_rules: Mapping[str, Any],
+    draft_rules: Mapping[str, Any],
+    parts: list[list[str]],
+) -> None:
+    for group in SCORE_GROUPS:
+        items: list[list[str]] = [[] for _ in rows]
+        for rule_id in _section_ids(group, base_rules, draft_rules):
+            before = _column(baseline, base_rules, rule_id, group, rows)
+            after = _column(draft, draft_rules, rule_id, group, rows)
+            base_points = float(getattr(base_rules.get(rule_id), "points", 0) or 0)
+            draft_points = float(getattr(draft_rules.get(rule_id), "points", 0) or 0)
+            difference = after * draft_points - before * base_points
+            tag = _tag(rule_id, base_rules, draft_rules)
+            for position in np.flatnonzero(difference != 0):
+                text = f"{_signed(difference[position])} {rule_id}"
+                items[position].append(f"{text}, {tag}" if tag else text)
+
+        old = getattr(baseline, group)[rows]
+        new = getattr(draft, group)[rows]
+        for position in range(len(rows)):
+            moved = abs(new[position] - old[position]) > 1e-9
+            if not moved and not items[position]:
+                continue
+            detail = f" ({'; '.join(items[position])})" if items[position] else ""
+            parts[position].append(
+                f"{group} {_number(old[position])} → {_number(new[position])}{detail}"
+            )
+
+
+def _explain_stage(
+    baseline: Evaluation,
+    draft: Evaluation,
+    rows: np.ndarray,
+    draft_rules: Mapping[str, Any],
+    parts: list[list[str]],
+) -> None:
+    base_threshold = _threshold(baseline.criteria)
+    draft_threshold = _threshold(draft.criteria)
+    moved_minimums = [
+        f"{name} {_number(base_threshold[name]) if name in base_threshold else 'none'}"
+        f" → {_number(value)}"
+        for name, value in draft_threshold.items()
+        if base_threshold.get(name) != value
+    ]
+    moved_minimums += [
+        f"{name} {_number(value)} → none"
+        for name, value in base_threshold.items()
+        if name not in draft_threshold
+    ]
+    sections = _rules_by_section(draft.criteria)
+    before = baseline.stage_code[rows]
+    after = draft.stage_code[rows]
+    scores = {
+        "fit": draft.fit[rows],
+        "engagement": draft.engagement[rows],
+        "total": draft.total[rows],
+    }
+    for position in range(len(rows)):
+        was_mql = before[position] >= MQL_CODE
+        is_mql = after[position] >= MQL_CODE
+        row = rows[position]
+        if is_mql != was_mql and moved_minimums:
+            parts[position].append("threshold " + ", ".join(moved_minimums))
+        if is_mql and not was_mql:
+            if draft.mql_via_code[row] == 1:
+                parts[position].append(f"now meets {_threshold_text(draft_threshold)}")
+            else:
+                fast = [
+                    r.id for r in sections["fast_track"] if draft.matches[r.id][row]
+                ]
+                parts[position].append("fast track: " + ", ".join(fast))
+        elif (
+            was_mql
+            and not is_mql
+            and after[position] != stats.STAGE_CODE["disqualified"]
+        ):
+            failing = [
+                f"{name} {_number(scores[name][position])} < {_number(minimum)}"
+                for name, minimum in draft_threshold.items()
+                if scores[name][position] < minimum
+            ]
+            parts[position].append("no longer meets " + ", ".join(failing))
+        _explain_sql(
+            draft, row, before[position], after[position], sections, parts[position]
+        )
+
+
+def _explain_sql(
+    draft: Evaluation,
+    row: int,
+    before: int,
+    after: int,
+    sections: Mapping[str, list[Any]],
+    reason: list[str],
+) -> None:
+    if after == SQL_CODE and before != SQL_CODE:
+        if draft.sql_via_code[row] == 2:
+            reason.append("account now sales-ready (account promotion)")
+        else:
+            reason.append("now meets the SQL requirements")
+    elif before == SQL_CODE and after == MQL_CODE:
+        missing = [r.id for r in sections["require"] if not draft.matches[r.id][row]]
+        if missing:
+            reason.append("no longer an SQL: missing " + ", ".join(missing))
+        else:
+            reason.append("no longer an SQL: SQL evidence or account not sales-ready")
+
+
+def _caveats(simulation: Simulation, facts: _Facts) -> list[str]:
+    draft = simulation.draft
+    caveats = []
+    if facts.worked is None:
+        caveats.append(
+            "The profile names no 'worked' outcome, so leads the draft newly "
+            "sends to sales cannot be told apart from leads sales worked; add "
+            "outcomes.worked to the profile to keep them out of the rates."
+        )
+    elif draft.unobserved_mql or draft.unobserved_sql:
+        caveats.append(
+            f"{draft.unobserved_mql:,} leads the draft newly makes MQL "
+            f"({draft.unobserved_sql:,} newly SQL) were never worked by sales, "
+            "so they have no discovery answers and no observed outcome; they "
+            "count in volume but in no conversion, precision or coverage rate."
+        )
+    small = sum(
+        value.small for values in simulation.segments.values() for value in values
+    )
+    if small:
+        caveats.append(
+            f"{small} segment values have fewer than {stats.SMALL_N} leads or an "
+            "interval wider than ±10 points; read them as hints, not results."
+        )
+    caveats.append(
+        "A change whose 95% intervals overlap is marked not significant; it is "
+        "no evidence that the draft is better or worse."
+    )
+    if simulation.weekly.undated:
+        caveats.append(
+            f"{simulation.weekly.undated:,} leads have no created date and are "
+            "left out of the weekly volume."
+        )
+    if simulation.flips.truncated:
+        caveats.append(
+            f"Only {len(simulation.flips.listed):,} of {simulation.flips.count:,} "
+            "flips are listed with reasons; the counts cover all of them."
+        )
+    return caveats
