@@ -554,9 +554,9 @@ def _outcome_column(summaries: list[ColumnSummary], role: str) -> ColumnSummary 
 def _segment_columns(summaries: list[ColumnSummary], rows: int) -> list[ColumnSummary]:
     """Categorical columns that split the leads into readable groups.
 
-    A segment has between 2 and 30 values, is filled for at least half of
-    the leads, and no value holds more than 95% of them. Known segment names
-    come first.
+    A segment has between 2 and 30 values with at least two leads each on
+    average, is filled for at least half of the leads, and no value holds
+    more than 95% of them. Known segment names come first.
     """
     candidates = [
         s
@@ -566,7 +566,8 @@ def _segment_columns(summaries: list[ColumnSummary], rows: int) -> list[ColumnSu
         and 2 <= s.distinct <= MAX_SEGMENT_VALUES
         and s.filled_share >= 0.5
         and s.top_share <= 0.95
-        and s.distinct < max(rows, 1)
+        # At least two leads per value on average, or it is an identifier.
+        and 2 * s.distinct <= s.filled_share * rows
     ]
 
     def rank(summary: ColumnSummary) -> tuple[int, float, int]:

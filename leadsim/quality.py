@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,6 +51,11 @@ LEAK_HIGH = 0.9
 LEAK_LOW = 0.05
 STRONG_VALUE = 0.97
 MIN_LEADS = 30
+# Field names that count or measure something, which cannot be negative.
+_COUNT_LIKE = re.compile(
+    r"visit|employee|amount|count|number|time|click|submission|view|month|"
+    r"page|signup|attend|download|revenue|size"
+)
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,9 @@ def _segment_gaps(
     table = by_segment[
         (by_segment["leads"] >= least) & (by_segment["value"] != "(missing)")
     ]
-    table = table.assign(overall=table["field"].map(overall))
+    if table.empty:
+        return []
+    table = table.assign(overall=table["field"].map(overall).astype(float))
     gaps = table[table["missing_share"] - table["overall"] >= SEGMENT_GAP]
     # One finding per field, the worst segment value, so the list stays short.
     worst = gaps.sort_values("missing_share", ascending=False).drop_duplicates("field")
@@ -438,7 +446,8 @@ def _outliers(columns: dict[str, Column], profile: Profile) -> list[Finding]:
                 )
 
         negative = values < 0
-        if negative.any() and negative.mean() <= 0.01:
+        never_negative = bool(_COUNT_LIKE.search(name))
+        if negative.any() and (never_negative or negative.mean() <= 0.01):
             findings.append(
                 Finding(
                     "negative",
