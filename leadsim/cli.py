@@ -117,9 +117,16 @@ def _run_validate(args: argparse.Namespace) -> int:
         if any(problem.severity == "error" for problem in problems):
             status = EXIT_INVALID
             continue
-        counts = f"{len(criteria.rules())} rules, {len(criteria.routes())} routes"
+        counts = (
+            f"{_count(len(criteria.rules()), 'rule')}, "
+            f"{_count(len(criteria.routes()), 'route')}"
+        )
         print(f"ok: {file} ({criteria.id} {criteria.version}, {counts})")
     return status
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _load_leads(data: str, profile: str | None):  # noqa: ANN202 - Leads, imported lazily

@@ -280,10 +280,17 @@ _PATTERN_WORDS = {
 
 def schema_problems(data: Any, marks: Marks, source: str) -> list[Problem]:
     """Validate ``data`` against the criteria schema; one plain problem per error."""
+    errors = list(_validator().iter_errors(data))
+    misspelt = {
+        (tuple(error.absolute_path), close)
+        for error in errors
+        if error.validator == "additionalProperties"
+        for close in _suggestions(error)
+    }
     problems: list[Problem] = []
     seen: set[tuple[int, int, str]] = set()
-    for error in _validator().iter_errors(data):
-        for path, message in _explain(error, data):
+    for error in errors:
+        for path, message in _explain(error, data, misspelt):
             line, column = nearest_mark(marks, path)
             if (line, column, message) in seen:
                 continue
@@ -292,8 +299,20 @@ def schema_problems(data: Any, marks: Marks, source: str) -> list[Problem]:
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 
+def _suggestions(error: jsonschema.ValidationError) -> list[str]:
+    """Allowed keys that the unknown keys of an error look like misspellings of."""
+    allowed = list(error.schema.get("properties", {}))
+    found = []
+    for key in error.instance:
+        if key not in allowed:
+            found += difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    return found
+
+
 def _explain(
-    error: jsonschema.ValidationError, document: Any
+    error: jsonschema.ValidationError,
+    document: Any,
+    misspelt: set[tuple[KeyPath, str]],
 ) -> list[tuple[KeyPath, str]]:
     """Say what is wrong in one schema error and what to change."""
     path: KeyPath = tuple(error.absolute_path)
@@ -319,8 +338,21 @@ def _explain(
         extra = [key for key in instance if key not in allowed]
         return [(path + (key,), _unknown_key(key, where, allowed)) for key in extra]
     if kind == "required":
-        missing = [key for key in error.validator_value if key not in instance]
+        # A misspelt key is reported once, as unknown with a suggestion.
+        missing = [
+            key
+            for key in error.validator_value
+            if key not in instance and (path, key) not in misspelt
+        ]
         return [(path, f"missing key '{key}' in {where}; add it") for key in missing]
+    if kind == "type" and _is_condition_path(path):
+        return [
+            (
+                path,
+                "a condition must be a mapping such as {field: industry, eq: "
+                f"manufacturing}}; found {_kind_of(instance)}",
+            )
+        ]
     if kind == "type":
         return [(path, _wrong_type(name, error.validator_value, instance))]
     if kind == "const":
@@ -554,20 +586,26 @@ def semantic_problems(data: dict, marks: Marks, source: str) -> list[Problem]:
 
 
 def _check_ids(data: dict, marks: Marks, problem: Any) -> Iterator[Problem]:
-    first: dict[str, KeyPath] = {}
     places = [*RULE_SECTIONS.values(), ("routing",)]
-    for base in places:
-        for index, rule in enumerate(_get(data, base) or []):
-            path = (*base, index, "id")
-            earlier = first.setdefault(rule["id"], path)
-            if earlier is not path:
-                line, _ = nearest_mark(marks, earlier)
-                yield problem(
-                    f"id '{rule['id']}' is already used at line {line} "
-                    f"({format_path(earlier[:-1])}); give each rule and route its "
-                    "own id",
-                    path,
-                )
+    paths = [
+        (*base, index, "id")
+        for base in places
+        for index in range(len(_get(data, base) or []))
+    ]
+    # Report the later of two uses, as a reader meets them in the file.
+    paths.sort(key=lambda path: nearest_mark(marks, path))
+    first: dict[str, KeyPath] = {}
+    for path in paths:
+        rule_id = _get(data, path)
+        earlier = first.setdefault(rule_id, path)
+        if earlier is not path:
+            line, _ = nearest_mark(marks, earlier)
+            yield problem(
+                f"id '{rule_id}' is already used at line {line} "
+                f"({format_path(earlier[:-1])}); give each rule and route its "
+                "own id",
+                path,
+            )
 
 
 def _check_leaves(data: dict, problem: Any) -> Iterator[Problem]:
@@ -658,10 +696,12 @@ def _check_thresholds(data: dict, problem: Any) -> Iterator[Problem]:
 def _check_sql(data: dict, problem: Any) -> Iterator[Problem]:
     sql = data["sql"]
     require_any = sql.get("require_any")
-    if require_any and require_any["min"] > len(require_any["rules"]):
+    count = len(require_any["rules"]) if require_any else 0
+    if require_any and require_any["min"] > count:
+        rules = "is only 1 rule" if count == 1 else f"are only {count} rules"
         yield problem(
-            f"require_any.min is {require_any['min']} but there are only "
-            f"{len(require_any['rules'])} rules; lower min or add rules",
+            f"require_any.min is {require_any['min']} but there {rules}; lower min "
+            "or add rules",
             ("sql", "require_any", "min"),
         )
     if not sql.get("require") and not require_any and not sql.get("account"):
@@ -733,12 +773,13 @@ def check_against_leads(criteria: Criteria, leads: Leads) -> list[Problem]:
         if "field" not in leaf:
             continue
         operator = next(key for key in leaf if key != "field")
-        need(
-            leaf["field"], (*path, "field"), _OPERATOR_KINDS[operator], f"'{operator}'"
-        )
-        if leaf["field"] in columns:
-            kind = columns[leaf["field"]].kind
-            problems.extend(_value_mismatch(criteria, path, leaf, operator, kind))
+        kinds = _OPERATOR_KINDS[operator]
+        need(leaf["field"], (*path, "field"), kinds, f"'{operator}'")
+        column = columns.get(leaf["field"])
+        if column is not None and column.kind in kinds:
+            problems.extend(
+                _value_mismatch(criteria, path, leaf, operator, column.kind)
+            )
 
     decay = _get(criteria.data, ("mql", "engagement", "decay"))
     if decay:

@@ -112,8 +112,9 @@ def load_yaml(
         raise error_type([_syntax_problem(error, text, source)]) from None
 
     if expect_mapping and not isinstance(data, dict):
+        line, column = builder.marks.get((), (1, 1))
         raise error_type.single(
-            _not_mapping_message(data), file=source, line=1, column=1
+            _not_mapping_message(data), file=source, line=line, column=column
         )
     return data, builder.marks
 
