@@ -347,12 +347,15 @@ def publish(
     summary: str | None = None,
     plan: PublicationPlan | None = None,
     version: str | None = None,
+    headline: Mapping[str, Any] | None = None,
 ) -> PublishedVersion:
     """Publish ``draft`` as the next version of its criteria id.
 
     ``bump`` defaults to the one the diff suggests; ``version`` names the new
     version instead (it must be above the current one). With ``leads``, the
-    simulated impact against the current version is recorded. Pass the
+    dataset and the simulated impact against the current version are
+    recorded; pass ``headline`` (from :func:`headline_figures`) to record the
+    figures the approvers saw instead of simulating again. Pass the
     ``plan`` the approvers reviewed: if another version was published since,
     the publish is refused so that nobody approves a diff they did not see.
     Raises :class:`PublishError` (or ``CriteriaError`` for an invalid draft)
@@ -374,7 +377,8 @@ def publish(
         logger.info("ignoring the %s bump: the first version is the draft's", bump)
     target = plan.next_version(bump, version)
     warnings = _bump_warnings(plan, bump)
-    headline = simulate_impact(draft, plan.baseline, leads) if leads else None
+    if headline is None and leads is not None:
+        headline = simulate_impact(draft, plan.baseline, leads)
 
     with store.lock(plan.criteria_id):
         if store.current(plan.criteria_id) != plan.previous:
@@ -409,9 +413,16 @@ def publish(
         sha256=digest,
         summary=data["publication"]["summary"],
         changes=plan.changes,
-        headline=headline,
+        headline=dict(headline) if headline else None,
         warnings=warnings,
     )
+
+
+def rollback_draft(store: CriteriaStore, criteria_id: str, version: str) -> Criteria:
+    """An old version's content as a draft, ready to be published again."""
+    old = store.load_version(criteria_id, version)
+    data = _without_publication(old.data)
+    return _criteria_from(data, f"<{criteria_id} {version}>")
 
 
 def rollback(
@@ -422,17 +433,27 @@ def rollback(
     bump: str | None = None,
     leads: Leads | None = None,
     now: dt.datetime | None = None,
+    headline: Mapping[str, Any] | None = None,
 ) -> PublishedVersion:
     """Publish the content of an old version as a new version.
 
     The old version stays as it is; the new one records its own approvals and
     says in its summary which version it restores.
     """
-    old = store.load_version(criteria_id, version)
-    draft = _criteria_from(_without_publication(old.data), f"<{criteria_id} {version}>")
+    draft = rollback_draft(store, criteria_id, version)
     plan = plan_publication(store, draft)
     summary = f"Roll back to {version}: {summarize(plan.changes)}"
-    return publish(store, draft, approvals, bump, leads, now, summary, plan)
+    return publish(
+        store,
+        draft,
+        approvals,
+        bump,
+        leads,
+        now,
+        summary,
+        plan,
+        headline=headline,
+    )
 
 
 def _revalidated(draft: Criteria) -> Criteria:
@@ -484,7 +505,7 @@ def _version_document(
     plan: PublicationPlan,
     approvals: list[Approval],
     published_at: str,
-    headline: dict[str, Any] | None,
+    headline: Mapping[str, Any] | None,
     leads: Leads | None,
     summary: str | None,
 ) -> tuple[dict, str]:
@@ -509,7 +530,7 @@ def _version_document(
             "leads": int(len(leads.ids)),
         }
     if headline:
-        publication["headline"] = headline
+        publication["headline"] = dict(headline)
     data["publication"] = publication
     return data, digest
 
