@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim import stats
-from leadsim.conditions import ConditionCache
+from leadsim.conditions import ConditionCache, resolve_lists
 from leadsim.dataset import EPOCH, Leads
 from leadsim.evaluate import Evaluation, decay_factor, evaluate
 from leadsim.stats import MQL_CODE, SQL_CODE, STAGES, Delta, Rate
@@ -957,13 +957,36 @@ class _WithoutRule:
         return lost, int(np.count_nonzero(~before & now))
 
 
-def _rule_status(rule: Any, previous: Any | None) -> str:
+@dataclass(frozen=True)
+class _RuleView:
+    """What comparisons read of a rule: its condition with lists resolved."""
+
+    section: str
+    points: float
+    when: Any
+    resolved: Any
+
+
+def _rule_views(criteria: Any) -> dict[str, _RuleView]:
+    lists = criteria.data.get("lists") or {}
+    return {
+        rule.id: _RuleView(
+            section=rule.section,
+            points=float(rule.points or 0),
+            when=rule.when,
+            resolved=resolve_lists(rule.when, lists),
+        )
+        for rule in criteria.rules()
+    }
+
+
+def _rule_status(rule: _RuleView, previous: _RuleView | None) -> str:
     if previous is None:
         return "new"
     same = (
         previous.section == rule.section
-        and previous.when == rule.when
-        and (previous.points or 0) == (rule.points or 0)
+        and previous.resolved == rule.resolved
+        and previous.points == rule.points
     )
     return "unchanged" if same else "changed"
 
@@ -985,7 +1008,8 @@ def rule_impact(
     opportunity = stats.as_flags(leads.outcome("opportunity"), size) & basis
     basis_n = int(np.count_nonzero(basis))
     basis_opportunity = int(np.count_nonzero(opportunity))
-    previous = {rule.id: rule for rule in baseline.criteria.rules()} if baseline else {}
+    previous = _rule_views(baseline.criteria) if baseline else {}
+    views = _rule_views(draft.criteria)
     without = _WithoutRule(draft)
 
     def impact(
@@ -1011,7 +1035,7 @@ def rule_impact(
         impact(
             rule,
             draft.matches[rule.id],
-            _rule_status(rule, previous.get(rule.id)),
+            _rule_status(views[rule.id], previous.get(rule.id)),
             without.change(rule),
         )
         for rule in draft.criteria.rules()
@@ -1074,11 +1098,7 @@ def _flips(
         if pairs[code] and code // width != code % width
     ]
 
-    distance = np.abs(
-        facts.draft_stage[flipped].astype(np.int64) - facts.baseline_stage[flipped]
-    )
-    change = np.abs(draft.total[flipped] - baseline.total[flipped])
-    listed = flipped[np.lexsort((flipped, -change, -distance))][:max_flips]
+    listed = _listing_order(baseline, draft, facts, flipped)[:max_flips]
     reasons = explain(baseline, draft, listed)
     id_column = draft.leads.frame[draft.leads.profile.id_column]
     ids = id_column.iloc[listed].astype(str).tolist()
@@ -1104,6 +1124,30 @@ def _flips(
     )
 
 
+def _listing_order(
+    baseline: Evaluation, draft: Evaluation, facts: _Facts, flipped: np.ndarray
+) -> np.ndarray:
+    """Flipped rows in the order they are listed: a sample of every kind first.
+
+    Flips are grouped by stage move (queue-only flips form one group) and
+    ranked within their group by score change; the list takes the first of
+    every group, then the second, and so on, bigger stage moves first. A
+    reviewer thus sees each kind of move, not 200 copies of the commonest.
+    """
+    before = facts.baseline_stage[flipped].astype(np.int64)
+    after = facts.draft_stage[flipped].astype(np.int64)
+    kind = np.where(before != after, before * 4 + after, 16)
+    change = np.abs(draft.total[flipped] - baseline.total[flipped])
+
+    by_kind = np.lexsort((flipped, -change, kind))
+    sorted_kind = kind[by_kind]
+    starts = np.flatnonzero(np.r_[True, sorted_kind[1:] != sorted_kind[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_kind)])
+    rank = np.arange(len(sorted_kind)) - np.repeat(starts, sizes)
+    distance = np.abs(after - before)[by_kind]
+    return flipped[by_kind][np.lexsort((flipped[by_kind], -distance, rank))]
+
+
 def _number(value: float) -> str:
     if abs(value - round(value)) < 0.05:
         return str(int(round(value)))
@@ -1114,24 +1158,28 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "−") + _number(abs(value))
 
 
-def _tag(rule_id: str, base: Mapping[str, Any], draft: Mapping[str, Any]) -> str:
+def _tag(
+    rule_id: str, base: Mapping[str, _RuleView], draft: Mapping[str, _RuleView]
+) -> str:
     if rule_id not in base:
         return "new rule"
     if rule_id not in draft:
         return "rule removed"
     before, after = base[rule_id], draft[rule_id]
-    if (before.points or 0) != (after.points or 0):
-        return f"points {_number(before.points or 0)} → {_number(after.points or 0)}"
+    if before.points != after.points:
+        return f"points {_number(before.points)} → {_number(after.points)}"
     if before.when != after.when:
         return "condition changed"
+    if before.resolved != after.resolved:
+        return "its list changed"
     return ""
 
 
 def _section_ids(
     section: str, base: Mapping[str, Any], draft: Mapping[str, Any]
 ) -> list[str]:
-    ids = [rule.id for rule in draft.values() if rule.section == section]
-    ids += [rule.id for rule in base.values() if rule.section == section]
+    ids = [rule_id for rule_id, rule in draft.items() if rule.section == section]
+    ids += [rule_id for rule_id, rule in base.items() if rule.section == section]
     return list(dict.fromkeys(ids))
 
 
@@ -1164,8 +1212,8 @@ def explain(
     explaining a few flips of a million leads is cheap.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    base_rules = {rule.id: rule for rule in baseline.criteria.rules()}
-    draft_rules = {rule.id: rule for rule in draft.criteria.rules()}
+    base_rules = _rule_views(baseline.criteria)
+    draft_rules = _rule_views(draft.criteria)
     parts: list[list[str]] = [[] for _ in rows]
 
     def add_each(mask: np.ndarray, text: str) -> None:
@@ -1217,8 +1265,8 @@ def _explain_scores(
         for rule_id in _section_ids(group, base_rules, draft_rules):
             before = _column(baseline, base_rules, rule_id, group, rows)
             after = _column(draft, draft_rules, rule_id, group, rows)
-            base_points = float(getattr(base_rules.get(rule_id), "points", 0) or 0)
-            draft_points = float(getattr(draft_rules.get(rule_id), "points", 0) or 0)
+            base_points = getattr(base_rules.get(rule_id), "points", 0.0)
+            draft_points = getattr(draft_rules.get(rule_id), "points", 0.0)
             difference = after * draft_points - before * base_points
             tag = _tag(rule_id, base_rules, draft_rules)
             for position in np.flatnonzero(difference != 0):
