@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_diff_parser(subparsers)
     _add_publish_parser(subparsers)
     _add_profile_parser(subparsers)
+    _add_simulate_parser(subparsers)
     return parser
 
 
@@ -329,4 +330,75 @@ def _run_profile(args: argparse.Namespace) -> int:
     elif not args.profile:
         print(profile_to_yaml(profile))
     print(render_report(quality_report(frame, profile)))
+    return EXIT_OK
+
+
+# --- simulate --------------------------------------------------------------------
+
+
+def _add_simulate_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "simulate",
+        help="replay a draft and a baseline on historical leads and compare them",
+        description="Evaluate DRAFT and BASE on the same historical leads and "
+        "report what the draft would change: stage counts, conversion with 95%% "
+        "intervals, segments, weekly load, flips with reasons, the threshold "
+        "sweep and per-rule impact.",
+    )
+    command.add_argument("--criteria", required=True, metavar="DRAFT", help="the draft")
+    command.add_argument(
+        "--baseline",
+        required=True,
+        metavar="BASE",
+        help="the criteria to compare against (normally the published version)",
+    )
+    command.add_argument(
+        "--leads", required=True, metavar="DATA", help="the lead table"
+    )
+    command.add_argument(
+        "--profile", metavar="FILE", help="the dataset profile (default: beside DATA)"
+    )
+    command.add_argument(
+        "--capacity",
+        type=float,
+        metavar="N",
+        help="the SDR team's capacity in MQLs a week, for the sales load",
+    )
+    command.add_argument(
+        "--format",
+        choices=("json", "markdown"),
+        default="json",
+        help="the whole result as JSON (default) or a pull-request summary",
+    )
+    command.add_argument(
+        "--out", metavar="FILE", help="write the output here instead of stdout"
+    )
+    command.set_defaults(handler=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from leadsim.criteria import load_criteria
+    from leadsim.report import render_markdown
+    from leadsim.simulate import simulate
+
+    if args.capacity is not None and args.capacity <= 0:
+        raise LeadsimError.single(
+            "--capacity must be a positive number of MQLs a week, not "
+            f"{args.capacity:g}"
+        )
+    draft = load_criteria(args.criteria)
+    baseline = load_criteria(args.baseline)
+    leads = _load_leads(args.leads, args.profile)
+    simulation = simulate(draft, baseline, leads, capacity=args.capacity)
+
+    if args.format == "markdown":
+        text = render_markdown(simulation)
+    else:
+        text = json.dumps(simulation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"Wrote the simulation to {args.out}.")
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
