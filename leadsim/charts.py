@@ -194,19 +194,20 @@ def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
     return (bars + points).properties(width=WIDTH, height=height)
 
 
-def histogram_chart(scores: pd.DataFrame, threshold: float | None) -> alt.LayerChart:
+def histogram_chart(bins: pd.DataFrame, threshold: float | None) -> alt.LayerChart:
     """Total score histogram split by historical outcome, threshold drawn.
 
-    ``scores`` columns: ``total`` (score) and ``outcome`` (one of
-    :data:`OUTCOME_COLOURS`). The bars are binned in Altair, so the frame may
-    hold one row per lead; a page may sample it down for speed.
+    ``bins`` columns: ``start``, ``end`` (score range), ``outcome`` (one of
+    :data:`OUTCOME_COLOURS`) and ``leads``: counted beforehand, so that a
+    page sends a few hundred rows to the browser, not one per lead.
     """
     bars = (
-        alt.Chart(scores)
-        .mark_bar()
+        alt.Chart(bins)
+        .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
-            x=alt.X("total:Q", bin=alt.Bin(maxbins=40), title="total score (draft)"),
-            y=alt.Y("count():Q", title="leads", stack=True),
+            x=alt.X("start:Q", title="total score (draft)"),
+            x2="end:Q",
+            y=alt.Y("sum(leads):Q", title="leads", stack=True),
             color=alt.Color(
                 "outcome:N",
                 scale=alt.Scale(
@@ -214,10 +215,12 @@ def histogram_chart(scores: pd.DataFrame, threshold: float | None) -> alt.LayerC
                 ),
                 title=None,
             ),
+            order=alt.Order("outcome:N"),
             tooltip=[
+                alt.Tooltip("start:Q", title="score from"),
+                alt.Tooltip("end:Q", title="score below"),
                 alt.Tooltip("outcome:N"),
-                alt.Tooltip("count():Q", title="leads", format=","),
-                alt.Tooltip("total:Q", bin=alt.Bin(maxbins=40), title="score"),
+                alt.Tooltip("sum(leads):Q", title="leads", format=","),
             ],
         )
     )

@@ -42,6 +42,7 @@ from leadsim.criteria import Criteria, parse_criteria
 from leadsim.dataset import Leads, load_leads
 from leadsim.errors import CriteriaError, LeadsimError, Problem, format_path
 from leadsim.evaluate import ConditionCache, Evaluation, evaluate
+from leadsim.simulate import Simulation, simulate
 from leadsim.stats import Rate, as_amounts, as_flags, funnel_rates, funnel_table
 from leadsim.store import CriteriaStore, revision_of
 
@@ -287,10 +288,17 @@ def set_capacity(leads_per_week: int) -> None:
     st.session_state[_CAPACITY_KEY] = int(leads_per_week)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def condition_cache(fingerprint: str):
-    """A condition cache per dataset, shared by sessions (results are pure)."""
-    return ConditionCache()
+def condition_cache(fingerprint: str) -> ConditionCache:
+    """This session's rule-column cache for one dataset.
+
+    Per session, because the cache is not safe to share between threads;
+    after a one-rule edit only that rule's column is computed again.
+    """
+    caches = st.session_state.setdefault("leadsim_condition_caches", {})
+    if fingerprint not in caches:
+        caches.clear()
+        caches[fingerprint] = ConditionCache()
+    return caches[fingerprint]
 
 
 @st.cache_resource(
@@ -298,39 +306,35 @@ def condition_cache(fingerprint: str):
 )
 def _simulate(
     draft_text: str,
-    baseline_key: str,
+    baseline_text: str,
     leads_key: str,
     capacity: int,
-    _draft,
-    _baseline,
-    _leads,
-):
-    # Arguments with a leading underscore are not hashed; the keys stand in.
-    from leadsim.simulate import simulate
-
+    _draft: Criteria,
+    _baseline: Criteria,
+    _leads: Leads,
+) -> Simulation:
+    # Underscored arguments are not hashed; the texts and keys stand in.
     return simulate(
         _draft,
         _baseline,
         _leads,
-        capacity=capacity,
-        cache=condition_cache(_leads.fingerprint),
+        capacity=capacity or None,
+        cache=condition_cache(leads_key),
     )
 
 
-def simulation_for(draft: Criteria, baseline: Criteria, leads: Leads):
-    """Simulate ``draft`` against ``baseline``, cached by their content."""
+def simulation_for(draft: Criteria, baseline: Criteria, leads: Leads) -> Simulation:
+    """Simulate ``draft`` against ``baseline``, cached by their content.
+
+    The result is shared by sessions with the same inputs; treat it as
+    read-only.
+    """
     return _simulate(
-        draft.text,
-        baseline.text,
-        leads.fingerprint,
-        capacity(),
-        draft,
-        baseline,
-        leads,
+        draft.text, baseline.text, leads.fingerprint, capacity(), draft, baseline, leads
     )
 
 
-def current_simulation():
+def current_simulation() -> Simulation | None:
     """The session's draft simulated against the baseline, or ``None``.
 
     ``None`` when the draft does not parse; pages then show its problems.
@@ -373,7 +377,9 @@ def page_setup(title: str, intro: str = "") -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _evaluate(criteria_text: str, leads_key: str, _criteria: Criteria, _leads: Leads):
+def _evaluate(
+    criteria_text: str, leads_key: str, _criteria: Criteria, _leads: Leads
+) -> Evaluation:
     # Keyed by the criteria text and the dataset fingerprint.
     return evaluate(_criteria, _leads, cache=condition_cache(leads_key))
 
