@@ -47,6 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{where}: cannot use this file: {error.strerror or error}", file=sys.stderr
         )
         return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        # A bug rather than bad input; the user still gets one line, and the
+        # traceback with --verbose for the report.
+        if args.verbose:
+            raise
+        print(
+            f"internal error: {type(error).__name__}: {error}; this is a leadsim "
+            "bug, not your input: rerun with --verbose and report the output",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
 
 
 def build_parser() -> argparse.ArgumentParser:

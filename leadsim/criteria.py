@@ -181,26 +181,27 @@ class Criteria:
 
     def rules(self) -> list[Rule]:
         """Every exclusion, fit, engagement, fast-track and SQL rule, in file order."""
-        found: list[tuple[tuple[int, int, int, int], Rule]] = []
-        for order, (section, path) in enumerate(RULE_SECTIONS.items()):
-            for index, rule in enumerate(_get(self.data, path) or []):
-                line, column = self.marks.get((*path, index), (0, 0))
-                found.append(
-                    (
-                        (line, column, order, index),
-                        Rule(
-                            section=section,  # type: ignore[arg-type]
-                            id=rule["id"],
-                            label=rule["label"],
-                            when=rule["when"],
-                            points=rule.get("points"),
-                            question=rule.get("question"),
-                            line=line,
-                            column=column,
-                        ),
-                    )
-                )
-        return [rule for _, rule in sorted(found, key=lambda item: item[0])]
+        found = [
+            self._rule(section, (*path, index))  # type: ignore[arg-type]
+            for section, path in RULE_SECTIONS.items()
+            for index in range(len(_get(self.data, path) or []))
+        ]
+        # A stable sort: rules without marks keep the sections' order.
+        return sorted(found, key=lambda rule: (rule.line, rule.column))
+
+    def _rule(self, section: RuleSection, path: KeyPath) -> Rule:
+        rule = _get(self.data, path)
+        line, column = self.marks.get(path, (0, 0))
+        return Rule(
+            section=section,
+            id=rule["id"],
+            label=rule["label"],
+            when=rule["when"],
+            points=rule.get("points"),
+            question=rule.get("question"),
+            line=line,
+            column=column,
+        )
 
     def routes(self) -> list[dict]:
         """The routes in file order (the order they are tried in)."""
@@ -248,11 +249,18 @@ def dump_criteria(data: dict) -> str:
     return dump_yaml(data, key_rank=lambda key: _KEY_RANK.get(key, len(_KEY_RANK)))
 
 
-@functools.cache
 def criteria_schema() -> dict:
-    """The JSON Schema (draft 2020-12) of a criteria file, as shipped in the package."""
+    """The JSON Schema (draft 2020-12) of a criteria file, as shipped in the package.
+
+    Each call returns a fresh copy that the caller may change.
+    """
+    return json.loads(_schema_text())
+
+
+@functools.cache
+def _schema_text() -> str:
     resource = resources.files("leadsim").joinpath("schema", "criteria.schema.json")
-    return json.loads(resource.read_text(encoding="utf-8"))
+    return resource.read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -753,7 +761,9 @@ def check_against_leads(criteria: Criteria, leads: Leads) -> list[Problem]:
     columns = leads.columns
     problems: list[Problem] = []
 
-    def need(name: str, path: KeyPath, kinds: set[str], purpose: str) -> None:
+    def need(
+        name: str, path: KeyPath, kinds: set[str], purpose: str, by_operator: bool
+    ) -> None:
         if name not in columns:
             close = difflib.get_close_matches(name, list(columns), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -761,10 +771,12 @@ def check_against_leads(criteria: Criteria, leads: Leads) -> list[Problem]:
                 criteria.problem(f"field '{name}' is not in {leads.source}{hint}", path)
             )
         elif columns[name].kind not in kinds:
+            kind = columns[name].kind
             problems.append(
                 criteria.problem(
-                    f"field '{name}' holds {columns[name].kind} values, but {purpose} "
-                    f"needs {' or '.join(sorted(kinds))}",
+                    f"field '{name}' holds {kind} values, but {purpose} needs "
+                    f"{' or '.join(sorted(kinds))}"
+                    f"{_kind_hint(kind, kinds, by_operator)}",
                     path,
                 )
             )
@@ -774,7 +786,7 @@ def check_against_leads(criteria: Criteria, leads: Leads) -> list[Problem]:
             continue
         operator = next(key for key in leaf if key != "field")
         kinds = _OPERATOR_KINDS[operator]
-        need(leaf["field"], (*path, "field"), kinds, f"'{operator}'")
+        need(leaf["field"], (*path, "field"), kinds, f"'{operator}'", True)
         column = columns.get(leaf["field"])
         if column is not None and column.kind in kinds:
             problems.extend(
@@ -784,15 +796,31 @@ def check_against_leads(criteria: Criteria, leads: Leads) -> list[Problem]:
     decay = _get(criteria.data, ("mql", "engagement", "decay"))
     if decay:
         path = ("mql", "engagement", "decay", "date_field")
-        need(decay["date_field"], path, {"date"}, "decay")
+        need(decay["date_field"], path, {"date"}, "decay", False)
     account = criteria.data["sql"].get("account")
     if account:
         every = set(_OPERATOR_KINDS["present"])
-        need(account["key"], ("sql", "account", "key"), every, "the account key")
+        need(account["key"], ("sql", "account", "key"), every, "the account key", False)
         department = account.get("department_field", "department")
         path = ("sql", "account", "department_field")
-        need(department, path, every, "the department field")
+        need(department, path, every, "the department field", False)
     return sorted(problems, key=lambda item: (item.line, item.column))
+
+
+def _kind_hint(kind: str, kinds: set[str], operator: bool) -> str:
+    """What to change when a field's kind does not fit its use."""
+    if kind == "list" and "list" not in kinds:
+        return "; test list fields with contains, contains_any or contains_all"
+    wanted = " or ".join(sorted(kinds - {"text"}))
+    retype = (
+        f"set its kind under 'types' in the dataset profile if the column really "
+        f"holds {wanted} values"
+    )
+    if kind == "text":
+        return f"; pick another operator, or {retype}" if operator else f"; {retype}"
+    if operator:
+        return "; pick an operator that fits the field"
+    return "; name a field of the right kind"
 
 
 def _value_mismatch(

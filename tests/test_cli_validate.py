@@ -149,6 +149,25 @@ def test_profile_without_leads_is_refused(capsys) -> None:
     assert "--profile needs --leads DATA" in capsys.readouterr().err
 
 
+def test_a_bug_is_one_line_without_verbose(monkeypatch, capsys) -> None:
+    import leadsim.criteria
+
+    def broken(path: str) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(leadsim.criteria, "load_criteria", broken)
+
+    status = main(["validate", "x.yaml"])
+
+    assert status == 1
+    assert capsys.readouterr().err == (
+        "internal error: ZeroDivisionError: division by zero; this is a leadsim "
+        "bug, not your input: rerun with --verbose and report the output\n"
+    )
+    with pytest.raises(ZeroDivisionError):
+        main(["--verbose", "validate", "x.yaml"])
+
+
 def test_schema_prints_the_packaged_json_schema(capsys) -> None:
     status = main(["schema"])
 

@@ -322,27 +322,32 @@ def test_brief_example_fits_the_sample_fields() -> None:
             (),
             {"timeline_months": "text"},
             "38:61: field 'timeline_months' holds text values, but 'lte' needs "
-            "date or number",
+            "date or number; pick another operator, or set its kind under 'types' "
+            "in the dataset profile if the column really holds date or number "
+            "values",
             id="ordering-on-text",
         ),
         pytest.param(
             (),
             {"content_downloads": "number"},
             "26:17: field 'content_downloads' holds number values, but 'contains' "
-            "needs list or text",
+            "needs list or text; pick an operator that fits the field",
             id="contains-on-number",
         ),
         pytest.param(
             (),
             {"email_domain": "list"},
             "15:57: field 'email_domain' holds list values, but 'in' needs boolean "
-            "or date or number or text",
+            "or date or number or text; test list fields with contains, "
+            "contains_any or contains_all",
             id="in-on-list",
         ),
         pytest.param(
             (),
             {"last_activity_at": "text"},
-            "23:33: field 'last_activity_at' holds text values, but decay needs date",
+            "23:33: field 'last_activity_at' holds text values, but decay needs "
+            "date; set its kind under 'types' in the dataset profile if the "
+            "column really holds date values",
             id="decay-not-a-date",
         ),
         pytest.param(
