@@ -324,12 +324,14 @@ def generate(n_leads: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     summary = _summarise(n_random, events)
     _outcomes(rng, leads, summary)
     random_frame = _lead_frame(rng, leads, summary)
-    random_events = _event_frame(leads["lead_id"], events)
 
     scenario_frame, scenario_events = _scenarios()
     lead_frame = pd.concat([random_frame, scenario_frame], ignore_index=True)
-    event_frame = pd.concat([random_events, scenario_events], ignore_index=True)
-    event_frame = event_frame.astype("category")
+    scenario_events["lead"] = scenario_events["lead"] + n_random
+    all_events = {
+        key: np.concatenate([events[key], scenario_events[key]]) for key in events
+    }
+    event_frame = _event_frame(lead_frame["lead_id"].to_numpy(), all_events)
     logger.info(
         "Generated %s leads and %s events in %.1f s.",
         len(lead_frame),
@@ -384,7 +386,7 @@ def _accounts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         + 0.25 * _flags(SYSTEMS, 3)[system]
     )
     fit = np.where(kind == 0, fit, 0.0)
-    in_market = rng.random(n) < _sigmoid(-3.3 + 3.4 * fit)
+    in_market = rng.random(n) < _sigmoid(-3.9 + 3.6 * fit)
     abm_target = (fit >= 0.75) & (employees >= 50) & (rng.random(n) < 0.35)
 
     company, domain = _company_names(rng, industry, region)
@@ -441,8 +443,8 @@ def _leads(
     rng: np.random.Generator, accounts: dict[str, np.ndarray], n: int
 ) -> dict[str, np.ndarray]:
     """Contacts of the accounts: who they are, when and how they arrived."""
-    weight = rng.lognormal(0.0, 0.9, len(accounts["kind"]))
-    weight *= 1.0 + 1.2 * accounts["in_market"]
+    weight = rng.lognormal(0.0, 0.5, len(accounts["kind"]))
+    weight *= 1.0 + 0.5 * accounts["in_market"]
     account = rng.choice(len(weight), size=n, p=weight / weight.sum())
 
     title = _pick(rng, [row[3] for row in JOB_TITLES], n)
@@ -538,7 +540,7 @@ def _events(
     account = leads["account"]
     in_market = accounts["in_market"][account]
     fit = accounts["fit"][account]
-    intensity = rng.lognormal(-0.2, 0.8, n) * (1.0 + 1.5 * in_market) * (0.5 + fit)
+    intensity = rng.lognormal(-0.45, 1.1, n) * (1.0 + 1.5 * in_market) * (0.5 + fit)
     intensity = np.where(accounts["kind"][account] == 0, intensity, intensity * 0.6)
 
     rates = {
@@ -718,7 +720,7 @@ def _outcomes(
     required = _required_modules(rng, leads, in_market)
 
     opportunity_chance = _sigmoid(
-        -5.2
+        -4.2
         + 2.6 * in_market
         + 1.0 * fit
         + 0.6 * engagement
@@ -727,7 +729,7 @@ def _outcomes(
         + 0.5 * (budget <= 1)
         + 0.6 * (timeline <= 6)
     )
-    idle_chance = 0.004 + 0.06 * in_market * fit  # inbound later, never worked
+    idle_chance = 0.01 + 0.1 * in_market * fit  # inbound later, never worked
     chance = np.where(worked, opportunity_chance, idle_chance)
     chance = np.where(excluded & ~leads["personal"], 0.0, chance)
     chance = np.where(leads["personal"], chance * 0.5, chance)
@@ -876,17 +878,23 @@ def _lead_frame(
 
 
 def _event_frame(lead_ids: np.ndarray, events: dict[str, np.ndarray]) -> pd.DataFrame:
-    """One row per event, ordered by lead, date and type."""
-    order = np.lexsort((events["type"], events["day"], events["lead"]))
-    lead = events["lead"][order]
-    asset = events["asset"][order]
-    asset_names = np.array(("", *ASSETS), dtype=object)
+    """One row per event, ordered by lead, date, type and asset.
+
+    Columns are categorical: a million leads make ten million events.
+    """
+    key = events["lead"].astype(np.int64) << 11 | events["day"]
+    key = (key << 4 | events["type"]) << 4 | (events["asset"] + 1)
+    order = np.argsort(key)
+    codes = {
+        "lead_id": (events["lead"][order], lead_ids),
+        "occurred_at": (events["day"][order], _date_table()),
+        "event_type": (events["type"][order], EVENT_TYPES),
+        "asset": (events["asset"][order] + 1, ("", *ASSETS)),
+    }
     return pd.DataFrame(
         {
-            "lead_id": lead_ids[lead],
-            "occurred_at": _date_table()[events["day"][order]],
-            "event_type": np.array(EVENT_TYPES, dtype=object)[events["type"][order]],
-            "asset": asset_names[asset + 1],
+            name: pd.Categorical.from_codes(code, categories=pd.Index(labels))
+            for name, (code, labels) in codes.items()
         }
     )
 
@@ -987,7 +995,7 @@ SCENARIO_EVENTS = (
 )
 
 
-def _scenarios() -> tuple[pd.DataFrame, pd.DataFrame]:
+def _scenarios() -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The brief's three story leads in their final state, with their events."""
     ids = list(SCENARIO_LEADS)
     start = pd.Timestamp(FIRST_DAY)
@@ -1015,7 +1023,7 @@ def _scenarios() -> tuple[pd.DataFrame, pd.DataFrame]:
         row["won"] = "false"
         rows.append(row)
     frame = pd.DataFrame(rows, columns=list(LEAD_FIELDS))
-    return frame, _event_frame(np.array(ids, dtype=object), events)
+    return frame, events
 
 
 # --- small helpers --------------------------------------------------------
@@ -1093,19 +1101,17 @@ def _vary_case(
     rng: np.random.Generator, values: np.ndarray, share: float
 ) -> np.ndarray:
     """Rewrite a share of values as Title, UPPER or padded variants."""
-    series = pd.Series(values, dtype=object)
+    codes, distinct = pd.factorize(values)
+    variants = np.array(
+        [
+            [text, text.title(), text.upper(), f" {text} ", f"{text}  "]
+            for text in distinct.tolist()
+        ],
+        dtype=object,
+    ).reshape(len(distinct), 5)
     chosen = rng.random(len(values)) < share
-    variant = rng.integers(0, 4, len(values))
-    changes = (
-        lambda s: s.str.title(),
-        lambda s: s.str.upper(),
-        lambda s: " " + s + " ",
-        lambda s: s + "  ",
-    )
-    for code, change in enumerate(changes):
-        rows = chosen & (variant == code) & (series != "").to_numpy()
-        series[rows] = change(series[rows])
-    return series.to_numpy(dtype=object)
+    variant = np.where(chosen, rng.integers(1, 5, len(values)), 0)
+    return np.where(values == "", values, variants[codes, variant])
 
 
 def _blank_out(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
@@ -1119,7 +1125,7 @@ def _blank_out(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
 
 
 def _as_text(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype=object).astype(str)
+    return pd.Series(values, dtype=object)
 
 
 def _campaigns(
