@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from leadsim.simulate import Funnel, Simulation
+from leadsim.simulate import Funnel, Simulation, plural
 from leadsim.stats import Delta, Rate
 
 TOP_FLIPS = 10
@@ -128,9 +128,10 @@ def _headline(simulation: Simulation) -> str:
     note = ""
     if draft.unobserved_mql:
         note = (
-            f"\n\nThe draft's rates leave out {draft.unobserved_mql:,} new MQLs "
-            f"({draft.unobserved_sql:,} new SQLs) that sales never worked; they "
-            "have no observed outcome and count in volume only."
+            "\n\nThe draft's rates leave out "
+            f"{plural(draft.unobserved_mql, 'new MQL')} and "
+            f"{plural(draft.unobserved_sql, 'new SQL')} that sales never worked; "
+            "they have no observed outcome and count in volume only."
         )
     return (
         "### Headline\n\n"

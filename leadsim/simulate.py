@@ -1364,6 +1364,11 @@ def _explain_sql(
             reason.append("no longer an SQL: SQL evidence or account not sales-ready")
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 lead``, ``2 leads``, ``1,200 leads``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def _caveats(simulation: Simulation, facts: _Facts) -> list[str]:
     draft = simulation.draft
     caveats = []
@@ -1375,18 +1380,20 @@ def _caveats(simulation: Simulation, facts: _Facts) -> list[str]:
         )
     elif draft.unobserved_mql or draft.unobserved_sql:
         caveats.append(
-            f"{draft.unobserved_mql:,} leads the draft newly makes MQL "
-            f"({draft.unobserved_sql:,} newly SQL) were never worked by sales, "
-            "so they have no discovery answers and no observed outcome; they "
-            "count in volume but in no conversion, precision or coverage rate."
+            f"Sales never worked {plural(draft.unobserved_mql, 'lead')} that the "
+            f"draft newly makes MQL (and {plural(draft.unobserved_sql, 'lead')} "
+            "it newly makes SQL), so they have no discovery answers and no "
+            "observed outcome; they count in volume but in no conversion, "
+            "precision or coverage rate."
         )
     small = sum(
         value.small for values in simulation.segments.values() for value in values
     )
     if small:
         caveats.append(
-            f"{small} segment values have fewer than {stats.SMALL_N} leads or an "
-            "interval wider than ±10 points; read them as hints, not results."
+            "Segment values too small to read (fewer than "
+            f"{stats.SMALL_N} leads, or an interval wider than ±10 points): "
+            f"{small:,}; read them as hints, not results."
         )
     caveats.append(
         "A change whose 95% intervals overlap is marked not significant; it is "
@@ -1394,8 +1401,8 @@ def _caveats(simulation: Simulation, facts: _Facts) -> list[str]:
     )
     if simulation.weekly.undated:
         caveats.append(
-            f"{simulation.weekly.undated:,} leads have no created date and are "
-            "left out of the weekly volume."
+            "Leads without a created date, left out of the weekly volume: "
+            f"{simulation.weekly.undated:,}."
         )
     if simulation.flips.truncated:
         caveats.append(
