@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+CRITERIA_KIND = "lead-criteria"
 RuleSection = Literal[
     "exclude", "fit", "engagement", "fast_track", "require", "require_any"
 ]
@@ -229,6 +230,20 @@ def parse_criteria(text: str, source: str = "<draft>") -> Criteria:
     with its warnings, such as an unreachable threshold.
     """
     data, marks = load_yaml(text, source)
+    kind = data.get("kind", CRITERIA_KIND)
+    if kind != CRITERIA_KIND:
+        # Another kind of file (a dataset profile, say): its keys would all be
+        # "unknown"; one line about the kind says what is really wrong.
+        line, column = marks[("kind",)]
+        raise CriteriaError.single(
+            f"kind must be '{CRITERIA_KIND}'; found {kind!r}, so this is not a "
+            "criteria file: check the file name",
+            file=source,
+            line=line,
+            column=column,
+            path=("kind",),
+        )
+
     problems = schema_problems(data, marks, source)
     if problems:
         raise CriteriaError(problems)
@@ -352,6 +367,9 @@ def _explain(
             for key in error.validator_value
             if key not in instance and (path, key) not in misspelt
         ]
+        if len(missing) > 1:
+            keys = _and(missing)
+            return [(path, f"missing keys {keys} in {where}; add them")]
         return [(path, f"missing key '{key}' in {where}; add it") for key in missing]
     if kind == "type" and _is_condition_path(path):
         return [

@@ -156,6 +156,28 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
     assert str(caught.value).splitlines()[0].startswith("draft.yaml:4:1: version must")
 
 
+def test_missing_keys_are_named_together() -> None:
+    with pytest.raises(CriteriaError) as caught:
+        parse_criteria("kind: lead-criteria\nid: x\n")
+
+    assert [p.render() for p in caught.value.problems] == [
+        "<draft>:1:1: missing keys 'schema_version', 'version', 'title', "
+        "'owners', 'mql', 'sql' and 'fallback' in the criteria file; add them"
+    ]
+
+
+def test_another_kind_of_file_gets_one_problem_about_its_kind() -> None:
+    text = "kind: lead-dataset\nid_column: lead_id\nas_of: 2026-06-30\n"
+
+    with pytest.raises(CriteriaError) as caught:
+        parse_criteria(text, "profile.yaml")
+
+    assert [p.render() for p in caught.value.problems] == [
+        "profile.yaml:1:1: kind must be 'lead-criteria'; found 'lead-dataset', so "
+        "this is not a criteria file: check the file name (at kind)"
+    ]
+
+
 def test_semantic_errors_are_all_reported_with_warnings() -> None:
     text = SQL_FIRST.replace("points: 5", "points: 0").replace(
         "id: demo,", "id: budget,"
