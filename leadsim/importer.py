@@ -40,6 +40,7 @@ SNIFF_CHARS = 64 * 1024
 MAX_REPORTED_ROWS = 10
 
 ProgressCallback = Callable[[float], None]
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx")
 
 # Magic numbers of formats that are not text tables, so that a renamed file
 # gets a message about what it really is instead of a parse error.
@@ -119,6 +120,37 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if risky.any():
             safe[name] = column.astype(object).where(~risky, "'" + text.astype(object))
     return safe
+
+
+def find_tables(folder: str | Path, recursive: bool = True) -> list[Path]:
+    """Lead tables in a folder (CSV, TSV, TXT, Parquet, Excel), sorted by path.
+
+    Compressed files and anything hidden are left out.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        path
+        for path in folder.glob(pattern)
+        if path.is_file()
+        and path.suffix.lower() in TABLE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def upload_name(name: str) -> str:
+    """A safe file name for an uploaded table: no folders, plain characters.
+
+    Keeps letters, digits, dot, dash and underscore; a name without a table
+    suffix gets ``.csv``.
+    """
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "upload"
+    if Path(cleaned).suffix.lower() not in TABLE_SUFFIXES:
+        cleaned += ".csv"
+    return cleaned
 
 
 def detect_encoding(raw: bytes) -> str:

@@ -15,6 +15,7 @@ The work is done per column on its distinct values, never per lead.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -164,6 +165,7 @@ SEGMENT_NAMES = (
     "department",
     "role",
 )
+ROLES = ("", "id", "created", "account", "segment", *OUTCOME_ROLES)
 MAX_SEGMENTS = 4
 MAX_SEGMENT_VALUES = 30
 LIST_DELIMITERS = (";", "|")
@@ -293,6 +295,69 @@ def profile_from_summaries(summaries: list[ColumnSummary], base: Profile) -> Pro
         types={s.field: s.kind for s in summaries if s.role != "id"},
         source=base.source,
     )
+
+
+def summaries_frame(summaries: list[ColumnSummary]) -> pd.DataFrame:
+    """The column table for review: one row per raw column.
+
+    ``header``, ``filled``, ``distinct``, ``examples``, ``placeholders`` and
+    ``variants`` describe the data; ``field``, ``kind``, ``role`` and
+    ``list_delimiter`` are the editable choices, read back with
+    :func:`apply_table_edits`.
+    """
+    return pd.DataFrame(
+        {
+            "header": [s.header for s in summaries],
+            "field": [s.field for s in summaries],
+            "kind": [s.kind for s in summaries],
+            "role": [s.role for s in summaries],
+            "list_delimiter": [s.list_delimiter for s in summaries],
+            "filled": [s.filled_share for s in summaries],
+            "distinct": [s.distinct for s in summaries],
+            "examples": [", ".join(s.examples[:3]) for s in summaries],
+            "placeholders": [", ".join(s.placeholders) for s in summaries],
+            "variants": [
+                "; ".join(" / ".join(group) for group in s.variants[:3])
+                for s in summaries
+            ],
+        }
+    )
+
+
+def apply_table_edits(
+    table: pd.DataFrame, summaries: list[ColumnSummary]
+) -> list[ColumnSummary]:
+    """Summaries with the field, kind, role and delimiter edited in ``table``.
+
+    Rows are matched by ``header``; blank cells read as "" and a missing
+    delimiter of a list field as ``;``.
+    """
+    edits = table.set_index("header")
+    edited = []
+    for summary in summaries:
+        if summary.header not in edits.index:
+            edited.append(summary)
+            continue
+        row = edits.loc[summary.header]
+        kind = _cell(row["kind"]) or summary.kind
+        delimiter = _cell(row["list_delimiter"]) if kind == "list" else ""
+        edited.append(
+            dataclasses.replace(
+                summary,
+                field=_cell(row["field"]),
+                kind=kind,
+                role=_cell(row["role"]),
+                list_delimiter=delimiter or (";" if kind == "list" else ""),
+            )
+        )
+    return edited
+
+
+def _cell(value: object) -> str:
+    """An edited table cell as trimmed text ("" for None or NaN)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
 
 
 def check_profile(frame: pd.DataFrame, profile: Profile) -> list[Problem]:
@@ -663,7 +728,15 @@ def _check_edited(summaries: list[ColumnSummary]) -> None:
                     path=(summary.header,),
                 )
             )
-        if summary.role and summary.role != "segment":
+        if summary.role not in ROLES:
+            problems.append(
+                Problem(
+                    f"role '{summary.role}' of '{summary.header}' is not one of "
+                    + ", ".join(role for role in ROLES if role),
+                    path=(summary.header,),
+                )
+            )
+        elif summary.role and summary.role != "segment":
             if summary.role in roles:
                 problems.append(
                     Problem(

@@ -245,3 +245,34 @@ def test_neutralise_formulas_quotes_formulas_but_not_numbers() -> None:
     ]
     assert safe["count"].tolist() == [1, 2, 3, 4, 5, 6]
     assert frame["note"].iloc[0] == "=HYPERLINK(1)"
+
+
+def test_find_tables_lists_tables_only(tmp_path: Path) -> None:
+    for name in ["b.csv", "a.xlsx", "notes.md", "a.profile.yaml", ".hidden/x.csv"]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.parquet").write_text("x")
+
+    found = importer.find_tables(tmp_path)
+
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.xlsx",
+        "b.csv",
+        "sub/c.parquet",
+    ]
+    assert importer.find_tables(tmp_path / "absent") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("HubSpot export (May).csv", "HubSpot_export_May_.csv"),
+        ("../../etc/passwd", "passwd.csv"),
+        ("C:\\Users\\me\\leads.xlsx", "leads.xlsx"),
+        ("...", "upload.csv"),
+    ],
+)
+def test_upload_name_is_safe(name: str, expected: str) -> None:
+    assert importer.upload_name(name) == expected

@@ -12,6 +12,7 @@ from leadsim.dataset import Profile, find_profile, load_profile, prepare_leads
 from leadsim.errors import DataError
 from leadsim.profiling import (
     ColumnSummary,
+    apply_table_edits,
     check_profile,
     field_name,
     placeholder_mask,
@@ -20,6 +21,7 @@ from leadsim.profiling import (
     propose_profile,
     save_profile,
     snake_case,
+    summaries_frame,
     summarise_columns,
 )
 
@@ -268,3 +270,29 @@ def test_summaries_follow_an_existing_profile() -> None:
     assert by_field["lead_id"].role == "id"
     assert by_field["converted"].role == "opportunity"
     assert by_field["modules"].list_delimiter == ";"
+
+
+def test_column_table_round_trips_edits() -> None:
+    frame = hubspot_export()
+    proposed, summaries = propose(frame)
+    table = summaries_frame(summaries)
+    row = table.index[table["header"] == "Job Title"][0]
+    table.loc[row, ["field", "kind", "role"]] = ["title", "list", "segment"]
+
+    edited = apply_table_edits(table, summaries)
+    profile = profile_from_summaries(edited, proposed)
+
+    assert list(table.columns[:4]) == ["header", "field", "kind", "role"]
+    assert (
+        table.loc[table["header"] == "Industry", "placeholders"].item() == "-, Select"
+    )
+    assert profile.rename["Job Title"] == "title"
+    assert profile.list_columns["title"] == ";"
+    assert "title" in profile.segments
+
+
+def test_unknown_role_is_refused() -> None:
+    summaries = [ColumnSummary(header="A", field="a", kind="text", role="boss")]
+
+    with pytest.raises(DataError, match="role 'boss' of 'A' is not one of"):
+        profile_from_summaries(summaries, Profile())
