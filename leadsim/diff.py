@@ -18,7 +18,7 @@ takes the largest. The policy, in the order a reviewer applies it:
   requirements, account numbers, queues, follow-up days, the routing order,
   the fallback, list items.
 * **patch**: wording only: labels, discovery questions, glossary, title,
-  owners.
+  description, owners, the order of rules within a section.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ HANDLED_TOP = {
     "schema_version",
     "id",
     "title",
+    "description",
     "owners",
     "glossary",
     "lists",
@@ -298,6 +299,15 @@ class _Differ:
             before, after = self.old.get("title"), self.new.get("title")
             text = f"Title {_quote(before)} → {_quote(after)}"
             self.add("Criteria", text, "patch", ("title",))
+        before, after = self.old.get("description"), self.new.get("description")
+        if before != after:
+            if before is None:
+                text = f"Description added: {_value(after)}"
+            elif after is None:
+                text = "Description removed"
+            else:
+                text = f"Description now reads: {_value(after)}"
+            self.add("Criteria", text, "patch", ("description",))
         before, after = _mapping(self.old, "owners"), _mapping(self.new, "owners")
         for role in _keys(before, after):
             if before.get(role) == after.get(role):

@@ -525,7 +525,7 @@ def _version_document(
     }
     if leads is not None:
         publication["dataset"] = {
-            "source": str(leads.source),
+            "source": _portable(str(leads.source)),
             "fingerprint": str(leads.fingerprint),
             "leads": int(len(leads.ids)),
         }
@@ -533,6 +533,20 @@ def _version_document(
         publication["headline"] = dict(headline)
     data["publication"] = publication
     return data, digest
+
+
+def _portable(source: str) -> str:
+    """A dataset path as recorded: relative to the working folder when inside it.
+
+    An absolute path would record one machine's layout in a shared file.
+    """
+    path = Path(source)
+    if not path.is_absolute():
+        return source
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return path.name
 
 
 def _default_summary(plan: PublicationPlan) -> str:

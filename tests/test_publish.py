@@ -516,3 +516,96 @@ def test_the_publish_command_reports_an_invalid_draft_at_its_line(
     )
     assert status == 1
     assert err.startswith(f"{draft_file}:{line + 1}:")
+
+
+# -- the Publish page ------------------------------------------------------------------
+
+
+def _page(draft_text: str, revision: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    script = Path(__file__).resolve().parent.parent / "pages" / "publish.py"
+    page = AppTest.from_file(str(script), default_timeout=180)
+    page.session_state["leadsim_draft_text"] = draft_text
+    page.session_state["leadsim_draft_name"] = "workshop"
+    page.session_state["leadsim_draft_revision"] = revision
+    return page
+
+
+def _shipped_with(criteria_root: Path, old: str, new: str) -> str:
+    text = (criteria_root / CRITERIA_ID / "1.0.0.yaml").read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def _submit(page, marketing: str, sales: str) -> None:
+    page.text_input(key="publish_marketing").input(marketing)
+    page.text_input(key="publish_sales").input(sales)
+    next(button for button in page.button if button.label == "Publish").click()
+    page.run()
+
+
+def test_the_page_publishes_only_with_two_different_approvers(
+    criteria_root: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo_root)
+    page = _page(_shipped_with(criteria_root, "total: 65", "total: 70"))
+    page.run()
+
+    assert not page.exception
+    assert any("- MQL total threshold 65 → 70" in m.value for m in page.markdown)
+    assert page.radio(key="publish_bump").value == "minor"
+    before = tree(criteria_root)
+
+    _submit(page, "Ana Ruiz", " ana RUIZ")
+    assert "cannot approve for both" in " ".join(e.value for e in page.error)
+    assert tree(criteria_root) == before
+
+    _submit(page, "Ana Ruiz", "Ben Cole")
+    assert not page.exception
+    assert page.success[0].value.startswith("Published erp-lead-stages 1.1.0")
+    record = yaml.safe_load((criteria_root / CRITERIA_ID / "1.1.0.yaml").read_text())
+    assert record["publication"]["dataset"]["leads"] == 20_000
+    assert record["publication"]["headline"]["leads"] == 20_000
+    assert page.dataframe[0].value["version"].tolist() == ["1.1.0", "1.0.0"]
+
+
+def test_the_page_shows_an_invalid_draft_at_its_line(criteria_root: Path) -> None:
+    text = _shipped_with(criteria_root, "total: 65", "total: lots")
+    page = _page(text)
+    page.run()
+
+    line = 1 + next(
+        n for n, row in enumerate(text.splitlines()) if "total: lots" in row
+    )
+    assert not page.exception
+    assert any(f"line {line}," in error.value for error in page.error)
+    assert not [b for b in page.button if b.label == "Publish"]
+
+
+def test_the_page_shows_a_stale_draft_beside_the_users_and_keeps_the_choice(
+    criteria_root: Path,
+) -> None:
+    store = CriteriaStore(criteria_root)
+    opened = store.save_draft(
+        CRITERIA_ID,
+        "workshop",
+        _shipped_with(criteria_root, "total: 65", "total: 70"),
+        None,
+    )
+    theirs = _shipped_with(criteria_root, "total: 65", "total: 75")
+    store.save_draft(CRITERIA_ID, "workshop", theirs, opened)
+    mine = _shipped_with(criteria_root, "total: 65", "total: 80")
+    page = _page(mine, opened)
+    page.run()
+
+    next(b for b in page.button if b.label.startswith("Save draft")).click()
+    page.run()
+
+    assert "saved by someone else" in page.warning[0].value
+    shown = [block.value.strip() for block in page.code][:2]
+    assert shown == [mine.strip(), theirs.strip()]
+    assert any("MQL total threshold 75 → 80" in m.value for m in page.markdown)
+    next(b for b in page.button if b.label == "Keep mine and save it").click()
+    page.run()
+    assert store.read_draft(CRITERIA_ID, "workshop").text == mine
