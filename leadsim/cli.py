@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_validate_parser(subparsers)
+    _add_score_parser(subparsers)
     _add_schema_parser(subparsers)
     _add_diff_parser(subparsers)
     _add_publish_parser(subparsers)
@@ -148,6 +149,52 @@ def _load_leads(data: str, profile: str | None):  # noqa: ANN202 - Leads, import
     from leadsim.dataset import load_leads
 
     return load_leads(data, profile)
+
+
+# --- score -----------------------------------------------------------------------
+
+
+def _add_score_parser(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "score",
+        help="score every lead of a table under a criteria file",
+        description="Score, stage and route every lead; write one CSV row per lead: "
+        "lead_id, fit_score, engagement_score, total_score, stage, mql_via, "
+        "sql_via, queue, follow_up_days, matched_rules.",
+    )
+    command.add_argument("--criteria", required=True, metavar="FILE")
+    command.add_argument("--leads", required=True, metavar="DATA")
+    command.add_argument(
+        "--profile", metavar="FILE", help="the dataset profile (default: beside DATA)"
+    )
+    command.add_argument(
+        "--out", metavar="FILE", help="write the CSV here (default: standard output)"
+    )
+    command.set_defaults(handler=_run_score)
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from leadsim.criteria import check_against_leads, load_criteria
+    from leadsim.errors import CriteriaError, raise_if_errors
+    from leadsim.evaluate import evaluate
+    from leadsim.importer import neutralise_formulas
+
+    criteria = load_criteria(args.criteria)
+    leads = _load_leads(args.leads, args.profile)
+    raise_if_errors(check_against_leads(criteria, leads), CriteriaError)
+
+    table = neutralise_formulas(evaluate(criteria, leads).table())
+    if args.out:
+        table.to_csv(args.out, index=False)
+        counts = table["stage"].value_counts()
+        summary = ", ".join(f"{counts.get(s, 0):,} {s}" for s in STAGE_NAMES)
+        print(f"wrote {len(table):,} leads to {args.out}: {summary}")
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return EXIT_OK
+
+
+STAGE_NAMES = ("disqualified", "lead", "mql", "sql")
 
 
 # --- schema ----------------------------------------------------------------------
