@@ -540,17 +540,21 @@ def _events(
     account = leads["account"]
     in_market = accounts["in_market"][account]
     fit = accounts["fit"][account]
-    intensity = rng.lognormal(-0.45, 1.1, n) * (1.0 + 1.5 * in_market) * (0.5 + fit)
-    intensity = np.where(accounts["kind"][account] == 0, intensity, intensity * 0.6)
+    # Browsing (pages, newsletters, clicks) barely depends on a buying project;
+    # buying signals (pricing, evaluation content, webinars, demos) do.
+    outsider = accounts["kind"][account] != 0
+    browsing = rng.lognormal(-0.3, 1.0, n) * (0.6 + 0.8 * fit)
+    buying = rng.lognormal(-0.6, 0.9, n) * (0.3 + 2.7 * in_market) * (0.5 + fit)
+    buying = np.where(outsider, buying * 0.3, buying)
 
     rates = {
-        "page_visit": 2.2 * intensity,
-        "pricing_page_visit": 0.12 * intensity * (1.0 + 3.0 * in_market),
-        "webinar_attended": 0.12 * intensity,
-        "form_submission": 0.2 * intensity,
-        "event_signup": 0.06 * intensity,
-        "email_click": 0.6 * intensity,
-        "content_download": 0.35 * intensity,
+        "page_visit": 2.5 * browsing + 1.0 * buying,
+        "pricing_page_visit": 0.25 * buying,
+        "webinar_attended": 0.08 * browsing + 0.1 * buying,
+        "form_submission": 0.15 * browsing + 0.1 * buying,
+        "event_signup": 0.08 * browsing,
+        "email_click": 0.8 * browsing,
+        "content_download": 0.25 * browsing + 0.25 * buying,
     }
     counts = np.stack(
         [
@@ -558,7 +562,7 @@ def _events(
             for name in EVENT_TYPES
         ]
     )
-    demo = rng.random(n) < np.minimum(0.5, 0.004 * intensity * (1.0 + 5.0 * in_market))
+    demo = rng.random(n) < np.minimum(0.5, 0.02 * buying)
     counts[EVENT_TYPES.index("demo_request")] = demo
 
     creating = np.array([EVENT_TYPES.index(row[2]) for row in SOURCES])[leads["source"]]
@@ -979,6 +983,7 @@ SCENARIO_EVENTS = (
     ("SCN-1", "2026-04-02", "page_visit", ""),
     ("SCN-1", "2026-04-02", "email_click", ""),
     ("SCN-1", "2026-05-27", "page_visit", ""),
+    ("SCN-1", "2026-06-05", "pricing_page_visit", ""),
     ("SCN-2", "2025-11-04", "form_submission", ""),
     ("SCN-2", "2025-11-04", "page_visit", ""),
     ("SCN-2", "2025-11-05", "page_visit", ""),
@@ -989,6 +994,7 @@ SCENARIO_EVENTS = (
     ("SCN-2", "2026-04-21", "email_click", ""),
     ("SCN-2", "2026-04-21", "page_visit", ""),
     ("SCN-2", "2026-05-14", "page_visit", ""),
+    ("SCN-2", "2026-05-14", "pricing_page_visit", ""),
     ("SCN-3", "2026-05-20", "event_signup", ""),
     ("SCN-3", "2026-05-20", "form_submission", ""),
     ("SCN-3", "2026-05-20", "content_download", "general-newsletter"),
