@@ -868,14 +868,20 @@ def _save() -> None:
         st.session_state[_STALE_KEY] = {
             "text": error.current_text,
             "revision": error.current_revision,
-            "message": error.render(),
+            "message": _sentence(error),
         }
         return
     except LeadsimError as error:
-        st.session_state[_MESSAGE_KEY] = error.render()
+        st.session_state[_MESSAGE_KEY] = _sentence(error)
         return
     st.session_state.pop(_STALE_KEY, None)
     st.session_state[_MESSAGE_KEY] = f"Saved draft {common.draft_name()}."
+
+
+def _sentence(error: LeadsimError) -> str:
+    """An error's messages as one sentence, without the file location."""
+    text = "; ".join(problem.message for problem in error.problems)
+    return (text[:1].upper() + text[1:] + ".") if text else "The draft was not saved."
 
 
 def _keep_mine() -> None:
@@ -906,7 +912,7 @@ def _save_as(key: str) -> None:
     try:
         check_slug(name, "draft name")
     except LeadsimError as error:
-        st.session_state[_MESSAGE_KEY] = error.render()
+        st.session_state[_MESSAGE_KEY] = _sentence(error)
         return
     common.open_draft(name, common.draft_text(), None)
     _save()
