@@ -385,6 +385,8 @@ class _Differ:
                     f"{noun} added: {_label(rule)}{_points_note(rule, '')}, "
                     f"when {describe_condition(rule.get('when'))}"
                 )
+                if rule.get("question"):
+                    text += f"; discovery question: {_quote(rule['question'])}"
                 self.add(area, text, "minor", where)
                 continue
             old_section, _, old_rule = self.old_rules[rule_id]
@@ -426,19 +428,11 @@ class _Differ:
         if old.get("when") != new.get("when"):
             text = f"{name}: {_condition_change(old.get('when'), new.get('when'))}"
             self.add(area, text, "minor", (*where, "when"))
-        if old.get("question") != new.get("question"):
-            if old.get("question") is None:
-                text = f"{name}: discovery question added: {_quote(new['question'])}"
-            elif new.get("question") is None:
-                was = _quote(old["question"])
-                text = f"{name}: discovery question removed (was {was})"
-            else:
-                text = (
-                    f"{name}: discovery question {_quote(old['question'])} → "
-                    f"{_quote(new['question'])}"
-                )
-            self.add(area, text, "patch", (*where, "question"))
-        known = {"id", "label", "points", "when", "question"}
+        for key, words in (("question", "discovery question"), ("note", "note")):
+            if old.get(key) != new.get(key):
+                text = f"{name}: {_wording(words, old.get(key), new.get(key))}"
+                self.add(area, text, "patch", (*where, key))
+        known = {"id", "label", "points", "when", "question", "note"}
         for key in _keys(old, new):
             if key not in known and old.get(key) != new.get(key):
                 text = f"{name}: {key} {_value(old.get(key))} → {_value(new.get(key))}"
@@ -642,8 +636,20 @@ class _Differ:
                 change = _condition_change(old.get("when"), route.get("when"))
                 text = f"Route {route_id}: {change}"
                 self.add(area, text, "minor", (*path, "when"))
+            for key in ("label", "note"):
+                if old.get(key) != route.get(key):
+                    change = _wording(key, old.get(key), route.get(key))
+                    text = f"Route {route_id}: {change}"
+                    self.add(area, text, "patch", (*path, key))
             for key in _keys(old, route):
-                if key not in ("id", "queue", "follow_up_days", "when"):
+                if key not in (
+                    "id",
+                    "queue",
+                    "follow_up_days",
+                    "when",
+                    "label",
+                    "note",
+                ):
                     self.generic(area, (*path, key), old.get(key), route.get(key))
         shared_old = [route_id for route_id in before if route_id in after]
         self.order(area, shared_old, list(after), ("routing",), "Route")
@@ -762,10 +768,55 @@ def _condition_change(before: Any, after: Any) -> str:
             )
             was, now = _phrase(operator, old_value), _phrase(operator, new_value)
             return f"{subject} {was} → {now}"
+    parts = _part_changes(before, after)
+    if parts:
+        return parts
     return (
         f"condition now “{describe_condition(after)}” "
         f"(was “{describe_condition(before)}”)"
     )
+
+
+# For an all/any combination, how an added or removed part reads.
+PART_CHANGES = {
+    "all": ("now also requires", "no longer requires"),
+    "any": ("now also matches when", "no longer matches when"),
+}
+
+
+def _part_changes(before: Any, after: Any) -> str:
+    """Parts added to or removed from the same all/any combination, or ``""``."""
+    if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
+        return ""
+    if len(before) != 1 or list(before) != list(after):
+        return ""
+    combiner = next(iter(after))
+    old_parts, new_parts = before[combiner], after[combiner]
+    if combiner not in PART_CHANGES or not (
+        isinstance(old_parts, list) and isinstance(new_parts, list)
+    ):
+        return ""
+    added = [part for part in new_parts if part not in old_parts]
+    removed = [part for part in old_parts if part not in new_parts]
+    kept_old = [part for part in old_parts if part in new_parts]
+    kept_new = [part for part in new_parts if part in old_parts]
+    if kept_old != kept_new or not (added or removed):
+        return ""
+    if len(added) == len(removed) == 1:
+        return _condition_change(removed[0], added[0])
+    words = PART_CHANGES[combiner]
+    texts = [f"{words[0]} {describe_condition(part, nested=True)}" for part in added]
+    texts += [f"{words[1]} {describe_condition(part, nested=True)}" for part in removed]
+    return "; ".join(texts)
+
+
+def _wording(what: str, before: Any, after: Any) -> str:
+    """A text that was added, removed or reworded."""
+    if before is None:
+        return f"{what} added: {_quote(after)}"
+    if after is None:
+        return f"{what} removed (was {_quote(before)})"
+    return f"{what} {_quote(before)} → {_quote(after)}"
 
 
 def _is_leaf(when: Any) -> bool:

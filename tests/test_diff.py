@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from leadsim.cli import main
-from leadsim.criteria import dump_criteria, parse_criteria
+from leadsim.criteria import dump_criteria, load_criteria, parse_criteria
 from leadsim.diff import (
     Change,
     describe_condition,
@@ -162,6 +163,13 @@ CASES: dict[str, tuple[Callable[[dict], object], list[tuple[str, str]], str]] = 
         ],
         "major",
     ),
+    "part of a combination added": (
+        lambda d: d["routing"][1]["when"]["all"].append(
+            {"field": "region", "ne": "emea"}
+        ),
+        [("Routing", "Route high-fit-mql: now also requires region is not emea")],
+        "minor",
+    ),
     "rules reordered": (
         lambda d: d["sql"]["require_any"]["rules"].reverse(),
         [
@@ -218,14 +226,7 @@ CASES: dict[str, tuple[Callable[[dict], object], list[tuple[str, str]], str]] = 
     ),
     "fast track condition": (
         lambda d: d["mql"]["fast_track"][0]["when"]["all"][0].update(eq=False),
-        [
-            (
-                "Fast-track rules",
-                "Demo request from ICP: condition now “demo requested is no and "
-                "industry is in the list target_industries” (was “demo requested "
-                "is yes and industry is in the list target_industries”)",
-            )
-        ],
+        [("Fast-track rules", "Demo request from ICP: demo requested is yes → is no")],
         "minor",
     ),
     "require_any min": (
@@ -461,3 +462,95 @@ def test_the_diff_command_prints_the_changes(
     assert capsys.readouterr().out == (
         "MQL threshold:\n  - MQL total threshold 60 → 65\n\nSuggested bump: minor\n"
     )
+
+
+# -- the shipped draft against the published version ---------------------------
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, repo_root: Path) -> Path:
+    """A copy of the shipped criteria, so nothing here touches the repository."""
+    folder = tmp_path / "erp-lead-stages"
+    shutil.copytree(repo_root / "criteria" / "erp-lead-stages", folder)
+    return folder
+
+
+# Written by reading 1.0.0.yaml and drafts/workshop-draft.yaml side by side.
+SHIPPED_CHANGES = [
+    (
+        "Criteria",
+        "Description now reads: When an ERP lead is worth a sales look (MQL) and "
+        "when sales has confirmed it is ready for discovery (SQL), and where each "
+        "lead goes next. Agreed by Marketing Ops and Sales Development for the 2026 "
+        "pipeline. Workshop draft: fewer, better MQLs for the SDR team, and account "
+        "promotion only when three departments are engaged.",
+        "patch",
+    ),
+    (
+        "Engagement rules",
+        "Engagement rule removed: Signed up for the general newsletter (was 5 points)",
+        "major",
+    ),
+    ("Engagement rules", "Signed up at an event or trade show: 10 → 5 points", "minor"),
+    (
+        "Engagement rules",
+        "Signed up at an event or trade show: note added: “Lowered in the workshop; "
+        "booth scans rarely turn into projects.”",
+        "patch",
+    ),
+    ("Engagement rules", "Visited five or more pages: 10 → 5 points", "minor"),
+    (
+        "Engagement rules",
+        "Visited five or more pages: note added: “Halved in the workshop; page "
+        "views alone flooded the SDR queue.”",
+        "patch",
+    ),
+    ("Engagement rules", "Looked at the pricing page: 15 → 25 points", "minor"),
+    (
+        "Engagement rules",
+        "Looked at the pricing page: note added: “Raised in the workshop; the "
+        "strongest single sign of a live project.”",
+        "patch",
+    ),
+    (
+        "Engagement rules",
+        "Engagement rule added: Used the ERP ROI calculator (+15 points), when "
+        "content downloads contains erp-roi-calculator",
+        "minor",
+    ),
+    ("MQL threshold", "MQL total threshold 65 → 70", "minor"),
+    (
+        "Fast-track rules",
+        "Rule demo-request-icp renamed: “Asked for a demo and fits our industry "
+        "and buying roles” → “Asked for a demo in the last 60 days and fits our "
+        "industry and buying roles”",
+        "patch",
+    ),
+    (
+        "Fast-track rules",
+        "Asked for a demo in the last 60 days and fits our industry and buying "
+        "roles: now also requires last activity at is within the last 60 days",
+        "minor",
+    ),
+    (
+        "Optional SQL requirements",
+        "Optional SQL requirement added: Named the integrations or data migration "
+        "they need, when required modules contains any of integrations, data "
+        "migration; discovery question: “Which systems must it connect to, and "
+        "what data moves over?”",
+        "minor",
+    ),
+    ("Account promotion", "Account promotion: minimum departments 2 → 3", "minor"),
+    ("Routing", "Route mql-nurture: follow-up 30 → 21 days", "minor"),
+]
+
+
+def test_the_shipped_draft_names_every_change_and_nothing_else(shipped: Path) -> None:
+    published = load_criteria(shipped / "1.0.0.yaml")
+    draft = load_criteria(shipped / "drafts" / "workshop-draft.yaml")
+
+    changes = diff_criteria(published, draft)
+
+    assert [(c.area, c.text, c.level) for c in changes] == SHIPPED_CHANGES
+    assert suggest_bump(changes) == "major"  # the newsletter rule is gone
+    assert diff_criteria(published, published) == []
