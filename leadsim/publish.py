@@ -457,12 +457,19 @@ def rollback(
 
 
 def _revalidated(draft: Criteria) -> Criteria:
-    """Validate the draft's current data again, whatever happened since parsing."""
-    from leadsim.criteria import dump_criteria
+    """Validate the draft's current data again, whatever happened since parsing.
+
+    Problems point at the draft's own lines while its text still holds its
+    data; a draft whose data was edited in memory is checked as it will be
+    written.
+    """
+    from leadsim.criteria import parse_criteria
 
     data = _without_publication(draft.data)
-    text = dump_criteria(data)
-    return _criteria_from(data, draft.source, text)
+    fresh = parse_criteria(draft.text, draft.source)
+    if _without_publication(fresh.data) == data:
+        return fresh
+    return _criteria_from(data, f"{draft.source} (as it would be published)")
 
 
 def _criteria_from(data: dict, source: str, text: str | None = None) -> Criteria:
