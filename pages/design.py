@@ -470,8 +470,14 @@ def _rule_list(
         st.caption("None yet.")
     for index, rule in enumerate(rules):
         title = _rule_title(section, rule, counts)
-        with st.expander(title, expanded=False):
-            _rule_form(section, index, rule, len(rules), fields, leads, lists)
+        # A stable key keeps a rule open across edits; a closed rule's
+        # widgets are not built at all, which keeps every edit quick.
+        expander = st.expander(
+            title, key=f"design_rule:{section}:{index}", on_change="rerun"
+        )
+        if expander.open:
+            with expander:
+                _rule_form(section, index, rule, len(rules), fields, leads, lists)
     st.button(
         f"Add to {editing.SECTION_TITLES[section].split(' (')[0].lower()}",
         key=_key(section, "new"),
@@ -688,6 +694,11 @@ def _threshold_tab(document: dict, fields, leads, counts) -> None:
             )
     st.subheader("Fast track: any match makes an MQL whatever the score")
     _rule_list("fast_track", document, fields, leads, counts)
+
+
+def _exclusions_tab(document: dict, fields, leads, counts) -> None:
+    st.subheader("Exclusions: any match disqualifies the lead")
+    _rule_list("exclude", document, fields, leads, counts)
 
 
 def _sql_tab(document: dict, fields, leads, counts) -> None:
@@ -1059,20 +1070,21 @@ tabs = st.tabs(
         "Routing",
         "Glossary",
         "YAML",
-    ]
+    ],
+    key="design_tab",
+    on_change="rerun",
 )
-with tabs[0]:
-    _scoring_tab(document, fields, leads, counts)
-with tabs[1]:
-    _threshold_tab(document, fields, leads, counts)
-with tabs[2]:
-    st.subheader("Exclusions: any match disqualifies the lead")
-    _rule_list("exclude", document, fields, leads, counts)
-with tabs[3]:
-    _sql_tab(document, fields, leads, counts)
-with tabs[4]:
-    _routing_tab(document, fields, leads, counts)
-with tabs[5]:
-    _glossary_tab(document)
-with tabs[6]:
-    _yaml_tab(problems)
+sections = [
+    lambda: _scoring_tab(document, fields, leads, counts),
+    lambda: _threshold_tab(document, fields, leads, counts),
+    lambda: _exclusions_tab(document, fields, leads, counts),
+    lambda: _sql_tab(document, fields, leads, counts),
+    lambda: _routing_tab(document, fields, leads, counts),
+    lambda: _glossary_tab(document),
+    lambda: _yaml_tab(problems),
+]
+# Only the open tab is built: the others cost nothing on a rerun.
+for tab, render in zip(tabs, sections):
+    if tab.open:
+        with tab:
+            render()

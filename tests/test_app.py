@@ -98,6 +98,8 @@ def test_moving_the_threshold_changes_the_kpis_by_what_the_simulator_says(
 
 def test_invalid_yaml_shows_the_error_at_its_line(app):
     _open(app, "design")
+    app.session_state["design_tab"] = "YAML"  # only the open tab is built
+    app.run()
     text = app.session_state["leadsim_draft_text"]
     lines = text.splitlines()
     number = next(i for i, line in enumerate(lines) if "points:" in line)
@@ -118,6 +120,8 @@ def _yaml_key(app: AppTest) -> str:
 
 def test_changing_points_edits_the_draft_and_undo_restores_it(app):
     _open(app, "design")
+    app.session_state["design_rule:fit:0"] = True  # open the first fit rule
+    app.run()
     original = app.session_state["leadsim_draft_text"]
     points = next(box for box in app.number_input if box.label == "points")
     old = points.value
@@ -137,6 +141,8 @@ def test_saving_writes_the_draft_and_a_stale_save_shows_both_versions(
     app, criteria_root
 ):
     _open(app, "design")
+    app.session_state["design_tab"] = "Threshold & fast track"
+    app.run()
     name = app.session_state["leadsim_draft_name"]
     path = criteria_root / "erp-lead-stages" / "drafts" / f"{name}.yaml"
     slider = next(s for s in app.slider if s.label == "total at least")
