@@ -411,9 +411,12 @@ def profile_path_for(data_path: str | Path) -> Path:
     return data_path.with_name(data_path.stem + PROFILE_SUFFIX)
 
 
-def save_profile(profile: Profile, data_path: str | Path) -> Path:
-    """Write the profile beside the data file and return its path."""
-    path = profile_path_for(data_path)
+def save_profile(
+    profile: Profile, data_path: str | Path, to: str | Path | None = None
+) -> Path:
+    """Write the profile beside the data file (or to ``to``); return its path."""
+    path = Path(to) if to else profile_path_for(data_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(profile_to_yaml(profile), encoding="utf-8")
     logger.info("Saved the dataset profile to %s", path)
     return path

@@ -51,6 +51,7 @@ LEAK_HIGH = 0.9
 LEAK_LOW = 0.05
 STRONG_VALUE = 0.97
 MIN_LEADS = 30
+_AMBIGUOUS = frozenset({"unknown", "none"})
 # Field names that count or measure something, which cannot be negative.
 _COUNT_LIKE = re.compile(
     r"visit|employee|amount|count|number|time|click|submission|view|month|"
@@ -287,14 +288,21 @@ def _placeholders(leads: Leads) -> list[Finding]:
             )
         if (~known).any():
             values = tuple(spotted.index[~known])
+            # "unknown" or "none" can be a real answer (budget: none); say so.
+            unsure = all(value.lower() in _AMBIGUOUS for value in values)
+            advice = (
+                "if it means no answer, add it to the profile's missing_values"
+                if unsure
+                else "add it to the profile's missing_values"
+            )
             findings.append(
                 Finding(
                     "placeholder",
                     str(name),
                     f"{_quoted(values)} in {name} {_looks(values)} like 'no "
                     "answer' but counts as a real value "
-                    f"({int(spotted[~known].sum()):,} leads); add it to the "
-                    "profile's missing_values",
+                    f"({int(spotted[~known].sum()):,} leads); {advice}",
+                    severity="info" if unsure else "warning",
                     values=values,
                     count=int(spotted[~known].sum()),
                 )

@@ -165,3 +165,13 @@ def test_render_report_lists_gaps_and_findings() -> None:
     assert "Data quality of 4 leads (as of 2026-06-30):" in text
     assert "  industry   50% ##########" in text
     assert "'Select' in industry is a form default" in text
+
+
+def test_unknown_may_be_a_real_answer() -> None:
+    frame = leads(3, budget=["none", "approved", "Unknown"], converted=["0"] * 3)
+
+    (finding,) = quality_report(frame, profile(segments=[])).of("placeholder")
+
+    assert finding.severity == "info"
+    assert set(finding.values) == {"none", "Unknown"}
+    assert "if it means no answer" in finding.message
