@@ -162,10 +162,15 @@ def render_diff(changes: list[Change], markdown: bool = True) -> str:
 
 
 def summarize(changes: list[Change], limit: int = 2) -> str:
-    """One line naming the first changes and how many more there are."""
+    """One line naming the weightiest changes and how many more there are.
+
+    Changes that call for a bigger bump come first (file order among equals),
+    so a reworded description never hides a removed rule.
+    """
     if not changes:
         return "No changes."
-    head = "; ".join(change.text for change in changes[:limit])
+    ranked = sorted(changes, key=lambda change: -LEVEL_ORDER[change.level])
+    head = "; ".join(change.text for change in ranked[:limit])
     rest = len(changes) - limit
     return f"{head}; and {rest} more" if rest > 0 else head
 

@@ -33,6 +33,13 @@ from pages import common
 
 _STALE_KEY = "publish_stale"
 _DONE_KEY = "publish_done"
+# Short enough for a metric tile; the long wording is the tile's help.
+METRIC_LABELS = {
+    "mql": "MQLs",
+    "sql": "SQLs",
+    "mql_to_sql": "MQL → SQL",
+    "mql_opportunity": "MQL → opportunity",
+}
 BUMP_HELP = {
     "major": "something was removed or now means something else",
     "minor": "rules, points, thresholds or routing changed",
@@ -211,10 +218,11 @@ def _impact(draft: Criteria, plan: PublicationPlan) -> tuple[Any, dict | None]:
     ):
         before, after = figures.get(f"baseline_{name}"), figures.get(f"draft_{name}")
         column.metric(
-            HEADLINE_LABELS[name],
+            METRIC_LABELS[name],
             _figure(after),
             delta=_delta(before, after),
             delta_color="off" if name in ("mql", "sql") else "normal",
+            help=f"{HEADLINE_LABELS[name]}: {_figure(before)} under {baseline_name}.",
             border=True,
         )
     unobserved = figures.get("draft_mql_without_sales_history")

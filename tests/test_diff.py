@@ -553,4 +553,8 @@ def test_the_shipped_draft_names_every_change_and_nothing_else(shipped: Path) ->
 
     assert [(c.area, c.text, c.level) for c in changes] == SHIPPED_CHANGES
     assert suggest_bump(changes) == "major"  # the newsletter rule is gone
+    assert summarize(changes) == (
+        "Engagement rule removed: Signed up for the general newsletter (was 5 "
+        "points); Signed up at an event or trade show: 10 → 5 points; and 13 more"
+    )
     assert diff_criteria(published, published) == []
