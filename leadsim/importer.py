@@ -201,8 +201,9 @@ def _read_bytes(path: Path, report: ProgressCallback) -> bytes:
     if not path.exists():
         raise DataError.single("file not found; check the path", file=str(path))
     if not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file"
         raise DataError.single(
-            "this is a folder, not a file; choose a CSV, Parquet or Excel file",
+            f"this is {what}; choose a CSV, Parquet or Excel file",
             file=str(path),
         )
 

@@ -271,6 +271,8 @@ def _placeholders(leads: Leads) -> list[Finding]:
         spotted = counts[placeholder_mask(counts.index.to_series()).to_numpy()]
         if spotted.empty:
             continue
+        # Most common first; ties in a stable, alphabetical order.
+        spotted = spotted.sort_index().sort_values(ascending=False, kind="stable")
         known = spotted.index.str.lower().isin(list(missing))
         if known.any():
             values = tuple(spotted.index[known])

@@ -195,8 +195,10 @@ def test_ragged_rows_are_listed_with_their_row_numbers(tmp_path: Path) -> None:
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="file not found"):
         read_table(tmp_path / "nope.csv")
-    with pytest.raises(DataError, match="folder, not a file"):
+    with pytest.raises(DataError, match="this is a folder; choose"):
         read_table(tmp_path)
+    with pytest.raises(DataError, match="not a regular file"):
+        read_table("/dev/null")
 
 
 def test_size_limit_names_the_limit(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from leadsim import cli
 from leadsim.dataset import Profile, find_profile, load_profile, prepare_leads
 from leadsim.errors import DataError
 from leadsim.profiling import (
@@ -296,3 +297,63 @@ def test_unknown_role_is_refused() -> None:
 
     with pytest.raises(DataError, match="role 'boss' of 'A' is not one of"):
         profile_from_summaries(summaries, Profile())
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"", "the file is empty", id="empty"),
+        pytest.param(b"id,name\n", "header row but no leads", id="header-only"),
+        pytest.param(b"id,name\n1,a\n2\n", ":3:1: row 3 has 1 fields", id="ragged"),
+        pytest.param(b"id,id\n1,2\n", "'id' appears twice", id="duplicate-header"),
+        pytest.param(b"\x00\x01\x02" * 100, "binary file", id="binary"),
+        pytest.param(b"id,name\n1,\x81\x8d\n", "neither UTF-8", id="bad-encoding"),
+    ],
+)
+def test_profile_command_refuses_bad_files(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    expected: str,
+) -> None:
+    data = tmp_path / "leads.csv"
+    data.write_bytes(content)
+
+    status = cli.main(["profile", str(data)])
+
+    captured = capsys.readouterr()
+    assert status == 1
+    assert expected in captured.err
+    assert captured.err.startswith(str(data))
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_profile_command_refuses_a_profile_naming_missing_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "leads.csv"
+    data.write_text("lead_id,industry\n1,retail\n2,it\n")
+    profile = tmp_path / "p.yaml"
+    profile.write_text("kind: lead-dataset\nid_column: lead_id\nsegments: [region]\n")
+
+    status = cli.main(["profile", str(data), "--profile", str(profile)])
+
+    captured = capsys.readouterr()
+    assert status == 1
+    assert f"{profile}: 'region' is not a column of the data" in captured.err
+
+
+def test_profile_command_writes_the_proposal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "export.csv"
+    hubspot_export().to_csv(data, index=False)
+    out = tmp_path / "export.profile.yaml"
+
+    status = cli.main(["profile", str(data), "--out", str(out)])
+
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert load_profile(out).rename["Create Date"] == "created_at"
+    assert "Data quality of 6 leads (as of 2026-03-02):" in printed
+    assert "'-', 'Select' in industry are each a form default" in printed
