@@ -358,7 +358,11 @@ def _history() -> None:
     st.dataframe(table, hide_index=True, width="stretch")
 
     versions = [entry.version for entry in entries]
-    chosen = st.selectbox("Version", versions, key=_key("history_version"))
+    chosen = st.selectbox(
+        "Version to download or roll back to",
+        versions,
+        key=_key("history_version"),
+    )
     st.download_button(
         f"Download {chosen}",
         store.version_text(criteria_id, chosen),
@@ -366,7 +370,12 @@ def _history() -> None:
         mime="application/yaml",
         icon=":material/download:",
     )
-    if chosen != versions[0]:
+    if chosen == versions[0]:
+        st.caption(
+            f"{chosen} is the current version. Pick an older one to roll back: "
+            "its content is published again as a new version."
+        )
+    else:
         _rollback(criteria_id, chosen)
 
 
