@@ -494,7 +494,7 @@ def _bump_warnings(plan: PublicationPlan, bump: str | None) -> list[str]:
         f"the changes call for a {suggested} version but a {bump} bump was "
         "chosen; implementers may not expect what changed"
     )
-    logger.warning("Publishing with a smaller bump: %s.", message)
+    logger.info("publishing with a smaller bump: %s", message)
     return [message]
 
 
