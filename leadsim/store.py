@@ -214,7 +214,7 @@ class CriteriaStore:
         """The text of a published version, exactly as written."""
         path = self.version_path(criteria_id, version)
         try:
-            return path.read_text(encoding="utf-8")
+            return _text(path.read_bytes(), path)
         except FileNotFoundError:
             raise PublishError.single(
                 f"{criteria_id} has no published version {version}; published "
@@ -257,7 +257,7 @@ class CriteriaStore:
                 file=str(path),
             ) from None
         return Draft(
-            criteria_id, name, content.decode("utf-8"), revision_of(content), path
+            criteria_id, name, _text(content, path), revision_of(content), path
         )
 
     def load_draft(self, criteria_id: str, name: str) -> tuple[Criteria, str]:
@@ -402,6 +402,18 @@ def _check_base(
         current_text=current.decode("utf-8", errors="replace"),
         current_revision=revision,
     )
+
+
+def _text(content: bytes, path: Path) -> str:
+    """Decode a stored file, refusing bytes that are not UTF-8 text."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PublishError.single(
+            f"this file is not UTF-8 text (byte {error.start}); restore it from "
+            "git or save the draft again",
+            file=str(path),
+        ) from None
 
 
 def _read_if_exists(path: Path) -> bytes | None:

@@ -261,3 +261,13 @@ def test_two_processes_creating_one_version_exactly_one_wins(
 
     assert len(store.versions(CRITERIA_ID)) == 30
     assert all(".tmp" not in name for name in tree(store.root))
+
+
+def test_a_draft_that_is_not_text_is_reported_not_crashed_on(
+    store: CriteriaStore,
+) -> None:
+    store.save_draft(CRITERIA_ID, "workshop", "ok\n", None)
+    store.draft_path(CRITERIA_ID, "workshop").write_bytes(b"id: \xff\xfe")
+
+    with pytest.raises(PublishError, match="not UTF-8 text \\(byte 4\\)"):
+        store.read_draft(CRITERIA_ID, "workshop")
