@@ -229,7 +229,7 @@ def _read_bytes(path: Path, report: ProgressCallback) -> bytes:
 def _parse(raw: bytes, path: Path, report: ProgressCallback) -> pd.DataFrame:
     """Pick the parser from the file's content, then its name."""
     source = str(path)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise DataError.single(
             "the file is empty; export the leads with a header row", file=source
         )
@@ -279,8 +279,10 @@ def _read_csv(raw: bytes, source: str, report: ProgressCallback) -> pd.DataFrame
             "the first line is blank; the header row must come first", file=source
         )
 
-    table, ragged = _parse_csv(utf8, delimiter, len(header), report)
+    table, ragged = _parse_csv(utf8, delimiter, len(header), report, threads=True)
     if ragged:
+        # Parallel parsing does not know row numbers; parse again to name them.
+        _, ragged = _parse_csv(utf8, delimiter, len(header), report, threads=False)
         raise DataError([_ragged(source, *row) for row in ragged[:MAX_REPORTED_ROWS]])
     if table.num_rows == 0:
         raise DataError.single(
@@ -306,7 +308,11 @@ def _encoding_of(raw: bytes, source: str) -> str:
 
 
 def _parse_csv(
-    utf8: bytes, delimiter: str, width: int, report: ProgressCallback
+    utf8: bytes,
+    delimiter: str,
+    width: int,
+    report: ProgressCallback,
+    threads: bool,
 ) -> tuple[pa.Table, list[tuple[int, int, int]]]:
     """Parse UTF-8 CSV bytes into string columns, collecting ragged rows."""
     ragged: list[tuple[int, int, int]] = []
@@ -321,11 +327,13 @@ def _parse_csv(
     reader = pa_csv.open_csv(
         counter,
         read_options=pa_csv.ReadOptions(
-            column_names=names, use_threads=False, block_size=CHUNK_BYTES
+            column_names=names, use_threads=threads, block_size=CHUNK_BYTES
         ),
         parse_options=pa_csv.ParseOptions(
             delimiter=delimiter,
-            newlines_in_values=True,
+            # Line breaks inside values need quotes; without any, skip the
+            # slower quote-aware line splitting.
+            newlines_in_values=b'"' in utf8,
             invalid_row_handler=note_ragged,
         ),
         convert_options=pa_csv.ConvertOptions(

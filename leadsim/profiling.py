@@ -167,6 +167,7 @@ SEGMENT_NAMES = (
 )
 ROLES = ("", "id", "created", "account", "segment", *OUTCOME_ROLES)
 MAX_SEGMENTS = 4
+KIND_SAMPLE = 5000
 MAX_SEGMENT_VALUES = 30
 LIST_DELIMITERS = (";", "|")
 
@@ -192,6 +193,7 @@ class ColumnSummary:
     variants: list[list[str]] = field(default_factory=list)
     list_delimiter: str = ""
     top_share: float = 0.0
+    unique: bool = False
 
 
 def field_name(header: str) -> str:
@@ -230,9 +232,13 @@ def propose(frame: pd.DataFrame) -> tuple[Profile, list[ColumnSummary]]:
     if frame.empty or len(frame.columns) == 0:
         raise DataError.single("the table has no rows to propose a profile from")
 
-    placeholders = _placeholders_in(frame)
+    counts = _value_counts(frame)
+    placeholders = _placeholders_in(counts)
     missing = {value.strip().lower() for value in placeholders} | {""}
-    summaries = [_summarise(frame[header], str(header), missing) for header in frame]
+    summaries = [
+        _summarise(column, header, len(frame), missing)
+        for header, column in counts.items()
+    ]
     _name_fields(summaries)
     _assign_roles(summaries, frame)
 
@@ -255,8 +261,8 @@ def summarise_columns(frame: pd.DataFrame, profile: Profile) -> list[ColumnSumma
     """
     missing = {value.strip().lower() for value in profile.missing_values} | {""}
     summaries = []
-    for header in frame.columns:
-        summary = _summarise(frame[header], str(header), missing)
+    for header, column in _value_counts(frame).items():
+        summary = _summarise(column, header, len(frame), missing)
         summary.field = profile.rename.get(str(header), str(header))
         summary.kind = profile.types.get(summary.field, summary.kind)
         if summary.field in profile.list_columns:
@@ -425,11 +431,28 @@ def save_profile(
 # --- per column -------------------------------------------------------------
 
 
-def _placeholders_in(frame: pd.DataFrame) -> list[str]:
+def _value_counts(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each column's distinct raw cells with their lead counts, commonest first.
+
+    Everything the proposal learns about a column comes from these counts,
+    so the leads themselves are gone over once.
+    """
+    counts = {}
+    for header in frame.columns:
+        column = frame[header].value_counts(sort=True)
+        column.index = pd.Index(column.index.to_numpy(dtype=object).astype(str))
+        counts[str(header)] = column
+    return counts
+
+
+def _placeholders_in(counts: dict[str, pd.Series]) -> list[str]:
     """Default missing values plus the placeholder spellings found in cells."""
     distinct = pd.Series(
-        pd.unique(frame.to_numpy(dtype=object).ravel()), dtype=object
-    ).astype(str)
+        np.concatenate([column.index.to_numpy() for column in counts.values()]),
+        dtype=object,
+    )
+    # Placeholders are short; long cells (ids, free text) need no regex.
+    distinct = distinct[distinct.str.len() <= 40].drop_duplicates()
     stripped = distinct.str.strip()
     found = stripped[placeholder_mask(stripped)].drop_duplicates()
 
@@ -453,25 +476,30 @@ def placeholder_mask(values: pd.Series) -> pd.Series:
     return matches & (keys != "")
 
 
-def _summarise(raw: pd.Series, header: str, missing: set[str]) -> ColumnSummary:
-    """Kind, fill, variants and placeholders of one raw column."""
-    counts = raw.astype(str).value_counts(sort=True)
+def _summarise(
+    counts: pd.Series, header: str, rows: int, missing: set[str]
+) -> ColumnSummary:
+    """Kind, fill, variants and placeholders of one column, from its counts."""
     stripped = counts.index.str.strip()
     normal = stripped.str.lower()
-    is_missing = np.isin(normal, list(missing))
+    is_missing = normal.isin(list(missing))
 
     present = counts[~is_missing]
     filled = int(present.sum())
-    kind = infer_kind(sorted(set(normal[~is_missing])))
+    present_normal = normal[~is_missing]
+    # The commonest distinct values decide the kind; a rare odd cell is then
+    # reported by the quality check as unreadable rather than hiding a type.
+    kind = infer_kind(list(present_normal.unique()[:KIND_SAMPLE]))
     summary = ColumnSummary(
         header=header,
         field=header,
         kind=kind,
-        filled_share=filled / max(len(raw), 1),
-        distinct=int(pd.Series(normal[~is_missing]).nunique()),
-        top_share=_top_share(present, normal[~is_missing]),
+        filled_share=filled / max(rows, 1),
+        distinct=int(present_normal.nunique()),
+        top_share=_top_share(present, present_normal),
         examples=[str(v) for v in present.index[:5]],
-        placeholders=sorted({str(v).strip() for v in counts.index[is_missing]} - {""}),
+        placeholders=sorted(set(stripped[is_missing]) - {""}),
+        unique=filled == rows and bool((counts <= 1).all()),
     )
     if kind == "text":
         summary.variants = _variants(present)
@@ -576,11 +604,7 @@ def _assign_roles(summaries: list[ColumnSummary], frame: pd.DataFrame) -> None:
 
 def _pick_id(summaries: list[ColumnSummary], frame: pd.DataFrame) -> ColumnSummary:
     """The id column: a named id that is unique, else the first unique column."""
-    unique = [
-        s
-        for s in summaries
-        if s.filled_share == 1.0 and frame[s.header].is_unique and s.kind != "date"
-    ]
+    unique = [s for s in summaries if s.unique and s.kind != "date"]
     for name in ID_NAMES:
         for summary in unique:
             if summary.field == name or snake_case(summary.header) == name:
