@@ -451,9 +451,12 @@ def prepare_column(
     Work is done once per distinct raw value, then spread to the leads by
     their codes.
     """
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
-    normal = [_normal(value) for value in uniques]
-    is_missing = np.array([value in missing for value in normal] + [True])
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    codes = np.asarray(codes)
+    normal_text = pd.Series(uniques, dtype=object).fillna("").astype(str)
+    normal_text = normal_text.str.strip().str.lower()
+    normal = normal_text.tolist()
+    is_missing = np.append(normal_text.isin(missing).to_numpy(), True)
 
     if kind is None:
         kind = infer_kind([v for v, m in zip(normal, is_missing) if not m])
@@ -530,12 +533,6 @@ def _list_column(
             categories.append(parts)
         lookup[position] = index[parts]
     return Column(name=name, kind="list", codes=lookup[codes], categories=categories)
-
-
-def _normal(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value).strip().lower()
 
 
 def infer_kind(values: list[str]) -> str:
