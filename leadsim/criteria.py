@@ -138,6 +138,8 @@ KEY_ORDER = (
     "follow_up_days",
     "note",
 )
+# Short conditions, value lists and settings are written on one line.
+DUMP_FLOW_WIDTH = 64
 _KEY_RANK = {key: rank for rank, key in enumerate(KEY_ORDER)}
 
 
@@ -261,7 +263,11 @@ def parse_criteria(text: str, source: str = "<draft>") -> Criteria:
 
 def dump_criteria(data: dict) -> str:
     """Write criteria data as YAML in the stable key order used for publishing."""
-    return dump_yaml(data, key_rank=lambda key: _KEY_RANK.get(key, len(_KEY_RANK)))
+    return dump_yaml(
+        data,
+        key_rank=lambda key: _KEY_RANK.get(key, len(_KEY_RANK)),
+        flow_width=DUMP_FLOW_WIDTH,
+    )
 
 
 def criteria_schema() -> dict:

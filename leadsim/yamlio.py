@@ -14,6 +14,7 @@ the data stays JSON-compatible and a date means the same in every code path.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -509,7 +510,13 @@ def _not_mapping_message(data: Any) -> str:
 
 
 class _BlockDumper(yaml.SafeDumper):
-    """A safe dumper that indents lists under their key and never writes anchors."""
+    """A safe dumper that indents lists under their key and never writes anchors.
+
+    Containers that fit in ``flow_width`` characters and hold only values
+    (or other such small containers) are written on one line, in flow style.
+    """
+
+    flow_width = 0
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         # PyYAML writes list items flush with their parent key by default;
@@ -519,18 +526,48 @@ class _BlockDumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def represent_dict(self, data: dict) -> yaml.MappingNode:
+        flow = _fits_on_a_line(data, self.flow_width)
+        return self.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flow)
 
-def dump_yaml(data: Any, key_rank: Callable[[str], int] | None = None) -> str:
-    """Write plain data as block-style YAML that :func:`load_yaml` reads back.
+    def represent_list(self, data: list) -> yaml.SequenceNode:
+        flow = _fits_on_a_line(data, self.flow_width)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_BlockDumper.add_representer(dict, _BlockDumper.represent_dict)
+_BlockDumper.add_representer(list, _BlockDumper.represent_list)
+
+
+def _fits_on_a_line(data: dict | list, width: int) -> bool:
+    """Whether a small container of plain values reads best on one line."""
+    if width <= 0 or not data:
+        return False
+    values = data.values() if isinstance(data, dict) else data
+    for value in values:
+        if isinstance(value, dict | list) and not _fits_on_a_line(value, width):
+            return False
+    return len(json.dumps(data, ensure_ascii=False, default=str)) <= width
+
+
+def dump_yaml(
+    data: Any,
+    key_rank: Callable[[str], int] | None = None,
+    flow_width: int = 0,
+) -> str:
+    """Write plain data as YAML that :func:`load_yaml` reads back.
 
     Mapping keys are ordered by ``key_rank`` (lower first); keys of equal rank
     keep their order in ``data``, so free-form names such as glossary terms
-    stay where their author put them.
+    stay where their author put them. Block style throughout, except that with
+    ``flow_width`` small containers of plain values that fit in about that
+    many characters go on one line (``{field: industry, eq: retail}``).
     """
     ordered = _reorder(data, key_rank) if key_rank else data
+    dumper = type("_Dumper", (_BlockDumper,), {"flow_width": flow_width})
     return yaml.dump(
         ordered,
-        Dumper=_BlockDumper,
+        Dumper=dumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,

@@ -260,7 +260,13 @@ def test_dump_writes_the_brief_key_order() -> None:
         "sql",
         "fallback",
     ]
-    assert "  - id: size\n        label: Size\n        points: 5\n" in text
+    assert (
+        "      - id: size\n"
+        "        label: Size\n"
+        "        points: 5\n"
+        "        when: {field: employees, gte: 100}\n"
+    ) in text
+    assert "owners: {marketing: M, sales: S}\n" in text
 
 
 def test_schema_is_valid_draft_2020_12() -> None:

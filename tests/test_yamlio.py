@@ -266,3 +266,25 @@ def test_dump_round_trips_and_writes_no_anchors() -> None:
     assert "&" not in text and "*" not in text
     assert "  - a\n" in text
     assert load_yaml(text)[0] == data
+
+
+def test_dump_puts_small_containers_on_one_line_within_the_width() -> None:
+    data = {
+        "short": {"field": "industry", "in": {"list": "targets"}},
+        "long": {"field": "industry", "in": ["manufacturing", "distribution"]},
+        "values": ["a, b", "c: d"],
+        "deep": [{"x": [1, 2]}],
+    }
+
+    # The width is measured on compact JSON: "short" takes 48 characters.
+    text = dump_yaml(data, flow_width=50)
+
+    assert text == (
+        "short: {field: industry, in: {list: targets}}\n"
+        "long:\n"
+        "  field: industry\n"
+        "  in: [manufacturing, distribution]\n"
+        "values: ['a, b', 'c: d']\n"
+        "deep: [{x: [1, 2]}]\n"
+    )
+    assert load_yaml(text)[0] == data
