@@ -108,9 +108,12 @@ def load_yaml(
     try:
         data = builder.run()
     except _Stop as stop:
-        raise error_type([stop.problem]) from None
+        raise error_type([*builder.problems, stop.problem]) from None
     except yaml.YAMLError as error:
-        raise error_type([_syntax_problem(error, text, source)]) from None
+        problem = _syntax_problem(error, text, source)
+        raise error_type([*builder.problems, problem]) from None
+    if builder.problems:
+        raise error_type(builder.problems)
 
     if expect_mapping and not isinstance(data, dict):
         line, column = builder.marks.get((), (1, 1))
@@ -216,8 +219,9 @@ class _Builder:
         self.text = text
         self.source = source
         self.limits = limits
-        self.loader = _Loader(text)
+        self.loader: Any = None
         self.marks: Marks = {}
+        self.problems: list[Problem] = []  # found and walked past
         self.stack: list[_Open] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.open_anchors: set[str] = set()
@@ -227,6 +231,15 @@ class _Builder:
         self.root: Any = None
 
     def run(self) -> Any:
+        """Walk the whole event stream; return the document's data."""
+        try:
+            self.loader = _Loader(self.text)
+        except UnicodeEncodeError as error:
+            raise self._problem_at(
+                f"the text holds a character that cannot be saved as UTF-8 "
+                f"({error.object[error.start]!r}); remove it",
+                error.start,
+            ) from None
         try:
             while True:
                 event = self.loader.get_event()
@@ -240,6 +253,14 @@ class _Builder:
     def _problem(self, message: str, mark: Any) -> _Stop:
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         return _Stop(Problem(message, file=self.source, line=line, column=column))
+
+    def _problem_at(self, message: str, position: int) -> _Stop:
+        line, column = _line_column(self.text, position)
+        return _Stop(Problem(message, file=self.source, line=line, column=column))
+
+    def _note(self, stop: _Stop) -> None:
+        """Keep a problem that does not stop the walk, so all are reported."""
+        self.problems.append(stop.problem)
 
     def _handle(self, event: yaml.Event) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
@@ -283,7 +304,7 @@ class _Builder:
         parent = self.stack[-1]
         mark = (event.start_mark.line + 1, event.start_mark.column + 1)
         if event.tag not in (None, "!", "tag:yaml.org,2002:str"):
-            self._check_tag(event.tag, event.start_mark)
+            self._allowed_tag(event.tag, event.start_mark)
         if event.value == "<<" and event.implicit[0]:
             raise self._problem(
                 "merge keys ('<<') are not supported; write the keys out",
@@ -293,12 +314,15 @@ class _Builder:
         assert parent.first_seen is not None
         earlier = parent.first_seen.get(event.value)
         if earlier is not None:
-            raise self._problem(
-                f"duplicate key '{event.value}' (first at line {earlier[0]}, column "
-                f"{earlier[1]}); keep one of them",
-                event.start_mark,
+            self._note(
+                self._problem(
+                    f"duplicate key '{event.value}' (first at line {earlier[0]}, "
+                    f"column {earlier[1]}); keep one of them",
+                    event.start_mark,
+                )
             )
-        parent.first_seen[event.value] = mark
+        else:
+            parent.first_seen[event.value] = mark
         parent.key = event.value
         parent.key_mark = mark
 
@@ -306,7 +330,8 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        self._check_tag(tag, event.start_mark)
+        if not self._allowed_tag(tag, event.start_mark):
+            return None
         if tag == "tag:yaml.org,2002:str":
             return event.value
 
@@ -314,24 +339,31 @@ class _Builder:
         try:
             value = self.loader.yaml_constructors[tag](self.loader, node)
         except (ValueError, yaml.YAMLError):
-            raise self._problem(
-                f"'{event.value}' is not a valid {tag.rsplit(':', 1)[-1]}; "
-                "put it in quotes if it is meant as text",
-                event.start_mark,
-            ) from None
+            self._note(
+                self._problem(
+                    f"'{event.value}' is not a valid {tag.rsplit(':', 1)[-1]}; "
+                    "put it in quotes if it is meant as text",
+                    event.start_mark,
+                )
+            )
+            return None
         if isinstance(value, datetime.datetime | datetime.date):
             return value.isoformat()
         return value
 
-    def _check_tag(self, tag: str | None, mark: Any) -> None:
+    def _allowed_tag(self, tag: str | None, mark: Any) -> bool:
+        """Whether ``tag`` is a plain value's; notes a problem when it is not."""
         if tag in _SCALAR_TAGS:
-            return
+            return True
         shown = str(tag).replace("tag:yaml.org,2002:", "!!")
-        raise self._problem(
-            f"the tag '{shown}' is not allowed (only plain YAML values are read, "
-            "nothing is constructed); remove the tag",
-            mark,
+        self._note(
+            self._problem(
+                f"the tag '{shown}' is not allowed (only plain YAML values are "
+                "read, nothing is constructed); remove the tag",
+                mark,
+            )
         )
+        return False
 
     def _alias(self, event: yaml.AliasEvent) -> None:
         mark = event.start_mark
@@ -369,7 +401,7 @@ class _Builder:
         is_mapping = isinstance(event, yaml.MappingStartEvent)
         allowed = _MAPPING_TAGS if is_mapping else _SEQUENCE_TAGS
         if event.tag not in allowed:
-            self._check_tag(event.tag, mark)
+            self._allowed_tag(event.tag, mark)
         if self.stack and isinstance(self.stack[-1].container, dict):
             if self.stack[-1].key is None:
                 raise self._problem(
@@ -457,6 +489,15 @@ def _size(value: Any) -> int:
 
 def _syntax_problem(error: yaml.YAMLError, text: str, source: str) -> Problem:
     """Turn a PyYAML parse error into a located problem that says what to fix."""
+    if isinstance(error, yaml.reader.ReaderError):
+        line, column = _line_column(text, error.position)
+        return Problem(
+            f"the file holds a control character (#x{error.character:04x}) that "
+            "YAML does not allow; remove it, or check that this is a text file",
+            file=source,
+            line=line,
+            column=column,
+        )
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark else 0
     column = mark.column + 1 if mark else 0
@@ -480,6 +521,12 @@ def _syntax_problem(error: yaml.YAMLError, text: str, source: str) -> Problem:
         line=line,
         column=column,
     )
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    """The 1-based line and column of a character offset in ``text``."""
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
 def _tab_near(text: str, line: int) -> tuple[int, int] | None:

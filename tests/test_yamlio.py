@@ -128,6 +128,41 @@ def test_bad_yaml_is_a_located_problem(
     assert fragment in found[2]
 
 
+def test_problems_that_do_not_stop_the_walk_are_all_reported() -> None:
+    text = "a: 1\na: 2\nb: !!python/object:x 1\nc: !!int zz\nd: [\n"
+
+    with pytest.raises(CriteriaError) as caught:
+        load_yaml(text, "f.yaml")
+
+    assert [(p.line, p.column) for p in caught.value.problems] == [
+        (2, 1),
+        (3, 4),
+        (4, 4),
+        (6, 1),
+    ]
+    assert caught.value.problems[2].message == (
+        "'zz' is not a valid int; put it in quotes if it is meant as text"
+    )
+    assert caught.value.problems[3].message.startswith("malformed YAML")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"),
+    [
+        pytest.param("a: 1\nb: x\x00y\n", 2, 5, "control character (#x0000)", id="nul"),
+        pytest.param("a: 1\nb: \x07\n", 2, 4, "control character (#x0007)", id="bell"),
+        pytest.param("a: \ud800\n", 1, 4, "cannot be saved as UTF-8", id="surrogate"),
+    ],
+)
+def test_characters_yaml_cannot_hold(
+    text: str, line: int, column: int, fragment: str
+) -> None:
+    found = problem_of(text)
+
+    assert found[:2] == (line, column)
+    assert fragment in found[2]
+
+
 def test_deep_nesting_is_refused_at_the_limit() -> None:
     shallow = "a: " + "[" * 49 + "]" * 49 + "\n"
     deep = "a: " + "[" * 50 + "]" * 50 + "\n"
