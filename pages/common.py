@@ -25,6 +25,8 @@ Public API (stable, for every page):
 - ``capacity()``: the SDR capacity, leads a week, shared by the pages.
 - ``current_simulation()``: draft against baseline on the current leads.
 - ``show_problems(problems)``: render problems inline, location first.
+- ``page_setup(title, intro)``: call first on every page (title, and a
+  guard that the page runs inside ``app.py``'s navigation).
 """
 
 from __future__ import annotations
@@ -369,8 +371,44 @@ def show_error(error: LeadsimError, intro: str = "") -> None:
     show_problems(list(error.problems))
 
 
+ENTRY_KEY = "leadsim_entry_ran"
+
+
+def navigation_pages() -> list[st.Page]:
+    """The app's pages in menu order (paths relative to ``app.py``)."""
+    return [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
+        st.Page("pages/design.py", title="Design", icon=":material/edit_note:"),
+        st.Page("pages/simulate.py", title="Simulate", icon=":material/query_stats:"),
+        st.Page("pages/publish.py", title="Publish", icon=":material/verified:"),
+    ]
+
+
+def ensure_entry() -> None:
+    """Make sure the page runs inside ``app.py``'s navigation.
+
+    Until some session has run ``st.navigation``, Streamlit serves the
+    ``pages/`` folder directly, so a first visitor who opens a deep link
+    (``/simulate``) would get the page without the app around it. Calling
+    ``st.navigation`` switches the folder convention off for every session,
+    and finds the page the visitor asked for; switching to it reruns
+    through ``app.py``, which sets :data:`ENTRY_KEY`.
+    """
+    if st.session_state.get(ENTRY_KEY):
+        return
+    requested = st.navigation(navigation_pages(), position="hidden")
+    st.session_state[ENTRY_KEY] = True
+    st.switch_page(requested)
+
+
 def page_setup(title: str, intro: str = "") -> None:
-    """The shared page header: a title and one line of what the page is for."""
+    """The shared page header: a title and one line of what the page is for.
+
+    Call it first on every page; it also makes sure the page runs inside
+    the app's navigation (see :func:`ensure_entry`).
+    """
+    ensure_entry()
     st.title(title)
     if intro:
         st.caption(intro)

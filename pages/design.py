@@ -280,7 +280,9 @@ def _clause_row(
 ) -> None:
     kind = _kind(clause.field, fields)
     options = names if clause.field in names else [clause.field, *names]
-    not_col, field_col, op_col, value_col, remove_col = st.columns([1, 3, 3, 5, 1])
+    not_col, field_col, op_col, value_col, remove_col = st.columns(
+        [1.4, 3, 3, 5, 0.8], vertical_alignment="bottom"
+    )
 
     def key(part: str) -> str:
         return _key(section, index, position, part)
@@ -343,6 +345,12 @@ def _field_label(name: str, fields: dict[str, str]) -> str:
     return f"{name} (not in the data)"
 
 
+def _value_label(value: str) -> str:
+    if value.startswith("list:"):
+        return f"{value[5:].replace('_', ' ')} (named list)"
+    return value
+
+
 def _value_widget(
     clause: Clause,
     kind: str,
@@ -381,6 +389,7 @@ def _value_widget(
             "values",
             options,
             default=current,
+            format_func=_value_label,
             accept_new_options=True,
             help="Values seen in the data, most frequent first; type to add one. "
             "list:NAME uses a named list.",
@@ -472,8 +481,13 @@ def _rule_list(
         title = _rule_title(section, rule, counts)
         # A stable key keeps a rule open across edits; a closed rule's
         # widgets are not built at all, which keeps every edit quick.
+        key = f"design_rule:{section}:{index}"
         expander = st.expander(
-            title, key=f"design_rule:{section}:{index}", on_change="rerun"
+            title,
+            expanded=bool(st.session_state.get(f"{key}:open")),
+            key=key,
+            on_change=_remember_open,
+            args=(key,),
         )
         if expander.open:
             with expander:
@@ -485,6 +499,12 @@ def _rule_list(
         on_click=_new_rule,
         args=(section, fields),
     )
+
+
+def _remember_open(key: str) -> None:
+    # The title shows points and counts, so it changes with every edit and
+    # Streamlit makes a new expander; this keeps the rule open regardless.
+    st.session_state[f"{key}:open"] = bool(st.session_state.get(key))
 
 
 def _rule_title(section: str, rule: dict, counts: dict[str, int]) -> str:
