@@ -32,7 +32,10 @@ CRITERIA_ID = "erp-lead-stages"
 BRIEF = Path(__file__).parent / "criteria_examples" / "valid" / "product-brief.yaml"
 APPROVALS = {"marketing": "Ana Ruiz", "sales": "Ben Cole"}
 NOW = dt.datetime(2026, 12, 3, 13, 40, 5, 123456, tzinfo=dt.timezone.utc)
-FORK = multiprocessing.get_context("fork")
+# Children fork from a clean, single-threaded server process: safe even when
+# the Streamlit tests left threads running.
+FORK = multiprocessing.get_context("forkserver")
+FORK.set_forkserver_preload(["leadsim.publish", "pytest", "yaml"])
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -522,13 +525,16 @@ def test_the_publish_command_reports_an_invalid_draft_at_its_line(
 
 
 def _page(draft_text: str, revision: str | None = None):
+    """The Publish page inside the app, with this session's draft set."""
     from streamlit.testing.v1 import AppTest
 
-    script = Path(__file__).resolve().parent.parent / "pages" / "publish.py"
-    page = AppTest.from_file(str(script), default_timeout=180)
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    page = AppTest.from_file(str(app), default_timeout=180)
     page.session_state["leadsim_draft_text"] = draft_text
     page.session_state["leadsim_draft_name"] = "workshop"
     page.session_state["leadsim_draft_revision"] = revision
+    page.run()
+    page.switch_page("pages/publish.py")
     return page
 
 

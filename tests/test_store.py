@@ -16,8 +16,10 @@ from leadsim.errors import PublishError
 from leadsim.store import CriteriaStore, StaleDraftError, Version
 
 CRITERIA_ID = "erp-lead-stages"
-# fork keeps the children cheap and needs no importable test module.
-FORK = multiprocessing.get_context("fork")
+# Children fork from a clean, single-threaded server process: safe even when
+# other tests left threads running (a plain fork copies their held locks).
+FORK = multiprocessing.get_context("forkserver")
+FORK.set_forkserver_preload(["leadsim.publish", "pytest", "yaml"])
 
 
 def tree(root: Path) -> dict[str, bytes]:
