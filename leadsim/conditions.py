@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from leadsim.dataset import Column, Leads, day_number
 from leadsim.errors import DataError
@@ -146,12 +147,15 @@ def evaluate_leaf(
         return ~column.missing if value else column.missing
 
     if column.codes is not None:
-        predicate = _category_predicate(column.kind, operator, value, column.name)
-        table = np.fromiter(
-            (predicate(category) for category in column.categories),
-            dtype=bool,
-            count=len(column.categories),
-        )
+        if column.kind == "text":
+            table = _text_table(column, operator, value)
+        else:
+            predicate = _category_predicate(column.kind, operator, value, column.name)
+            table = np.fromiter(
+                (predicate(category) for category in column.categories),
+                dtype=bool,
+                count=len(column.categories),
+            )
         return np.append(table, False)[column.codes]
 
     assert column.values is not None
@@ -243,6 +247,28 @@ def normal_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip().lower()
+
+
+def _text_table(column: Column, operator: str, value: Any) -> np.ndarray:
+    """Judge every distinct text value at once (there can be many)."""
+    if operator in ORDER_OPERATORS or operator in AGE_OPERATORS:
+        _category_predicate(column.kind, operator, value, column.name)
+    texts = pd.Series(column.categories, dtype=object)
+    many = value if isinstance(value, list) else [value]
+    targets = [normal_text(v) for v in many]
+
+    if operator in {"eq", "ne"}:
+        table = (texts == targets[0]).to_numpy()
+        return table if operator == "eq" else ~table
+    if operator in {"in", "not_in"}:
+        table = texts.isin(targets).to_numpy()
+        return table if operator == "in" else ~table
+    found = [texts.str.contains(t, regex=False).to_numpy(bool) for t in targets]
+    if not found:
+        return np.zeros(len(texts), dtype=bool)
+    if operator == "contains_all":
+        return np.logical_and.reduce(found)
+    return np.logical_or.reduce(found)
 
 
 def _category_predicate(

@@ -113,15 +113,27 @@ class Evaluation:
         return {stage: int(count) for stage, count in zip(STAGES, counts)}
 
     def matched_rules(self) -> np.ndarray:
-        """Per lead, the ids of the rules that held, in file order, ``;``-joined."""
-        matched = np.full(len(self.leads), "", dtype=object)
-        for rule_id in self.rule_order:
-            mask = self.matches[rule_id]
-            if not mask.any():
-                continue
-            joined = matched[mask]
-            matched[mask] = np.where(joined == "", rule_id, joined + ";" + rule_id)
-        return matched
+        """Per lead, the ids of the rules that held, in file order, ``;``-joined.
+
+        Leads share few distinct patterns of matches, so the text is built
+        once per pattern and then looked up.
+        """
+        if not self.rule_order:
+            return np.full(len(self.leads), "", dtype=object)
+        grid = np.column_stack([self.matches[r] for r in self.rule_order])
+        packed = np.packbits(grid, axis=1)
+        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+        _, first, inverse = np.unique(
+            keys, return_index=True, return_inverse=True
+        )
+        texts = np.array(
+            [
+                ";".join(r for r, held in zip(self.rule_order, grid[row]) if held)
+                for row in first
+            ],
+            dtype=object,
+        )
+        return texts[inverse.ravel()]
 
     def table(self) -> pd.DataFrame:
         """The ``score`` output: one row per lead, columns as in the brief."""
@@ -241,7 +253,7 @@ def _group_score(
 ) -> np.ndarray:
     score = np.zeros(len(leads))
     for rule in rules:
-        score += np.where(matches[rule.id], float(rule.points or 0), 0.0)
+        score += matches[rule.id] * float(rule.points or 0)
 
     spec = spec or {}
     decay = spec.get("decay")
@@ -327,14 +339,10 @@ def _promote_accounts(
     contacts = np.bincount(account, weights=engaged, minlength=groups)
     has_sql = np.bincount(account, weights=sql_lead, minlength=groups) > 0
     known = engaged & (department >= 0)
-    pairs = np.unique(
-        account[known].astype(np.int64) * (department.max() + 2) + department[known]
-    )
-    departments = (
-        np.bincount(pairs // (department.max() + 2), minlength=groups)
-        if len(pairs)
-        else np.zeros(groups)
-    )
+    width = int(department.max()) + 1 if len(department) else 0
+    seen = np.zeros(groups * max(width, 1), dtype=bool)
+    seen[account[known] * width + department[known]] = True
+    departments = seen.reshape(groups, max(width, 1)).sum(axis=1)
 
     ready = (
         has_sql
