@@ -28,6 +28,7 @@ import gzip
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -319,11 +320,11 @@ def generate(n_leads: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     n_random = n_leads - len(SCENARIO_IDS)
     accounts = _accounts(rng, max(1, round(n_random * 0.15)))
-    leads = _leads(rng, accounts, n_random)
-    events = _events(rng, leads, n_random)
+    contacts = _contacts(rng, accounts, n_random)
+    events = _events(rng, contacts, n_random)
     summary = _summarise(n_random, events)
-    _outcomes(rng, leads, summary)
-    random_frame = _lead_frame(rng, leads, summary)
+    sales = _outcomes(rng, contacts, summary)
+    random_frame = _lead_frame(rng, contacts, summary, sales)
 
     scenario_frame, scenario_events = _scenarios()
     lead_frame = pd.concat([random_frame, scenario_frame], ignore_index=True)
@@ -367,7 +368,59 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 # --- accounts -------------------------------------------------------------
 
 
-def _accounts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+@dataclass
+class _Accounts:
+    """Companies: one array entry per account; codes index the tables above."""
+
+    account_id: np.ndarray
+    company: np.ndarray
+    email_domain: np.ndarray
+    industry: np.ndarray
+    region: np.ndarray
+    employees: np.ndarray
+    system: np.ndarray
+    kind: np.ndarray  # 0 company, 1 competitor, 2 university
+    fit: np.ndarray  # hidden: 0 (no fit) to 1 (ideal customer)
+    in_market: np.ndarray  # hidden: an ERP selection is under way
+    abm_target: np.ndarray
+
+
+@dataclass
+class _Contacts:
+    """Leads before sales touched them: one array entry per lead."""
+
+    lead_id: np.ndarray
+    account: np.ndarray  # index into accounts
+    title: np.ndarray  # code into JOB_TITLES
+    student: np.ndarray
+    seniority: np.ndarray
+    day: np.ndarray  # creation day, counted from FIRST_DAY
+    source: np.ndarray  # code into SOURCES
+    email_domain: np.ndarray
+    personal: np.ndarray  # signed up with a personal email address
+    modules: np.ndarray  # bit mask over MODULES
+    accounts: _Accounts
+
+
+@dataclass
+class _Sales:
+    """What sales learned and what became of each lead."""
+
+    worked: np.ndarray
+    decision: np.ndarray  # decision_maker, champion, influencer, unknown
+    timeline: np.ndarray  # months, NaN when not given
+    budget: np.ndarray  # approved, planned, none, unknown
+    call: np.ndarray
+    required: np.ndarray  # bit mask over MODULES, integrations, data migration
+    reached: np.ndarray
+    opportunity_day: np.ndarray
+    won: np.ndarray
+    closed: np.ndarray
+    close_day: np.ndarray
+    amount: np.ndarray
+
+
+def _accounts(rng: np.random.Generator, n: int) -> _Accounts:
     """Companies with firmographics, a hidden fit and a hidden buying project."""
     industry = _pick(rng, [row[1] for row in INDUSTRIES], n)
     region = _pick(rng, [row[1] for row in REGIONS], n)
@@ -400,19 +453,19 @@ def _accounts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     industry = np.where(kind == 2, _index_of(INDUSTRIES, "education"), industry)
 
     width = max(5, len(str(n)))
-    return {
-        "account_id": _ids("A-", n, width),
-        "company": company,
-        "email_domain": domain,
-        "industry": industry,
-        "region": region,
-        "employees": employees,
-        "system": system,
-        "kind": kind,
-        "fit": fit,
-        "in_market": in_market,
-        "abm_target": abm_target,
-    }
+    return _Accounts(
+        account_id=_ids("A-", n, width),
+        company=company,
+        email_domain=domain,
+        industry=industry,
+        region=region,
+        employees=employees,
+        system=system,
+        kind=kind,
+        fit=fit,
+        in_market=in_market,
+        abm_target=abm_target,
+    )
 
 
 def _company_names(
@@ -439,16 +492,14 @@ def _company_names(
 # --- leads ----------------------------------------------------------------
 
 
-def _leads(
-    rng: np.random.Generator, accounts: dict[str, np.ndarray], n: int
-) -> dict[str, np.ndarray]:
+def _contacts(rng: np.random.Generator, accounts: _Accounts, n: int) -> _Contacts:
     """Contacts of the accounts: who they are, when and how they arrived."""
-    weight = rng.lognormal(0.0, 0.5, len(accounts["kind"]))
-    weight *= 1.0 + 0.5 * accounts["in_market"]
+    weight = rng.lognormal(0.0, 0.5, len(accounts.kind))
+    weight *= 1.0 + 0.5 * accounts.in_market
     account = rng.choice(len(weight), size=n, p=weight / weight.sum())
 
     title = _pick(rng, [row[3] for row in JOB_TITLES], n)
-    kind = accounts["kind"][account]
+    kind = accounts.kind[account]
     student = (kind == 2) & (rng.random(n) < 0.8)
     seniority = np.array([row[4] for row in JOB_TITLES])[title]
     seniority = np.where(student, 2, seniority)
@@ -458,14 +509,14 @@ def _leads(
     account, title, student, seniority, day = (
         array[order] for array in (account, title, student, seniority, day)
     )
-    kind = accounts["kind"][account]
-    modules = _modules_of_interest(rng, accounts["industry"][account], title)
+    kind = accounts.kind[account]
+    modules = _modules_of_interest(rng, accounts.industry[account], title)
 
     source = _pick(rng, [row[1] for row in SOURCES], n)
-    abm = accounts["abm_target"][account] & (rng.random(n) < 0.45)
+    abm = accounts.abm_target[account] & (rng.random(n) < 0.45)
     source = np.where(abm, _index_of(SOURCES, "abm campaign"), source)
 
-    domain = accounts["email_domain"][account]
+    domain = accounts.email_domain[account]
     personal = (kind == 0) & (rng.random(n) < 0.05)
     personal_domain = np.array(PERSONAL_DOMAINS, dtype=object)[
         rng.integers(0, len(PERSONAL_DOMAINS), n)
@@ -473,19 +524,19 @@ def _leads(
     domain = np.where(personal, personal_domain, domain)
 
     width = max(6, len(str(n)))
-    return {
-        "lead_id": _ids("L-", n, width),
-        "account": account,
-        "title": title,
-        "student": student,
-        "seniority": seniority,
-        "day": day,
-        "source": source,
-        "email_domain": domain,
-        "personal": personal,
-        "modules": modules,
-        "accounts": accounts,  # type: ignore[dict-item]
-    }
+    return _Contacts(
+        lead_id=_ids("L-", n, width),
+        account=account,
+        title=title,
+        student=student,
+        seniority=seniority,
+        day=day,
+        source=source,
+        email_domain=domain,
+        personal=personal,
+        modules=modules,
+        accounts=accounts,
+    )
 
 
 def _modules_of_interest(
@@ -533,16 +584,16 @@ def _creation_weights() -> np.ndarray:
 
 
 def _events(
-    rng: np.random.Generator, leads: dict[str, np.ndarray], n: int
+    rng: np.random.Generator, contacts: _Contacts, n: int
 ) -> dict[str, np.ndarray]:
     """Activity events per lead: the creating event, then Poisson activity."""
-    accounts = leads["accounts"]
-    account = leads["account"]
-    in_market = accounts["in_market"][account]
-    fit = accounts["fit"][account]
+    accounts = contacts.accounts
+    account = contacts.account
+    in_market = accounts.in_market[account]
+    fit = accounts.fit[account]
     # Browsing (pages, newsletters, clicks) barely depends on a buying project;
     # buying signals (pricing, evaluation content, webinars, demos) do.
-    outsider = accounts["kind"][account] != 0
+    outsider = accounts.kind[account] != 0
     browsing = rng.lognormal(-0.3, 1.0, n) * (0.6 + 0.8 * fit)
     buying = rng.lognormal(-0.6, 0.9, n) * (0.3 + 2.7 * in_market) * (0.5 + fit)
     buying = np.where(outsider, buying * 0.3, buying)
@@ -565,20 +616,19 @@ def _events(
     demo = rng.random(n) < np.minimum(0.5, 0.02 * buying)
     counts[EVENT_TYPES.index("demo_request")] = demo
 
-    creating = np.array([EVENT_TYPES.index(row[2]) for row in SOURCES])[leads["source"]]
-    search = (leads["source"] == _index_of(SOURCES, "organic search")) & (
+    creating = np.array([EVENT_TYPES.index(row[2]) for row in SOURCES])[contacts.source]
+    search = (contacts.source == _index_of(SOURCES, "organic search")) & (
         rng.random(n) < 0.5
     )
     creating = np.where(search, EVENT_TYPES.index("content_download"), creating)
-    first_type = creating
 
     per_lead = counts.sum(axis=0)
     lead_index = np.repeat(np.arange(n), per_lead)
     event_type = _types_per_event(counts)
     lead_index = np.concatenate([np.arange(n), lead_index])
-    event_type = np.concatenate([first_type, event_type])
+    event_type = np.concatenate([creating, event_type])
 
-    created = leads["day"][lead_index]
+    created = contacts.day[lead_index]
     room = SPAN_DAYS - created
     scale = (rng.lognormal(3.2, 0.8, n) * (1.0 + in_market))[lead_index]
     offset = np.floor(rng.exponential(1.0, len(lead_index)) * scale)
@@ -595,7 +645,7 @@ def _events(
 
     asset = np.full(len(day), -1)
     downloads = np.flatnonzero(event_type == EVENT_TYPES.index("content_download"))
-    asset[downloads] = _assets(rng, leads, lead_index[downloads])
+    asset[downloads] = _assets(rng, contacts, lead_index[downloads])
     return {
         "lead": lead_index,
         "type": event_type,
@@ -612,17 +662,17 @@ def _types_per_event(counts: np.ndarray) -> np.ndarray:
 
 
 def _assets(
-    rng: np.random.Generator, leads: dict[str, np.ndarray], lead_index: np.ndarray
+    rng: np.random.Generator, contacts: _Contacts, lead_index: np.ndarray
 ) -> np.ndarray:
     """The asset of each download, chosen by the lead's interests."""
-    accounts = leads["accounts"]
-    account = leads["account"][lead_index]
-    in_market = accounts["in_market"][account].astype(float)
+    accounts = contacts.accounts
+    account = contacts.account[lead_index]
+    in_market = accounts.in_market[account].astype(float)
     industry = np.array([row[0] for row in INDUSTRIES], dtype=object)[
-        accounts["industry"][account]
+        accounts.industry[account]
     ]
     department = np.array([row[2] for row in JOB_TITLES], dtype=object)[
-        leads["title"][lead_index]
+        contacts.title[lead_index]
     ]
     making = np.isin(industry, ["manufacturing", "food & beverage"])
     moving = np.isin(industry, ["distribution", "wholesale", "retail", "logistics"])
@@ -673,22 +723,22 @@ def _summarise(n: int, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _outcomes(
     rng: np.random.Generator,
-    leads: dict[str, np.ndarray],
+    contacts: _Contacts,
     summary: dict[str, np.ndarray],
-) -> None:
+) -> _Sales:
     """Who sales worked, their discovery answers, and what became of them.
 
     The hidden propensity: an account with a buying project (``in_market``)
     converts far more often, and fit, engagement and the discovery answers
     each add to it. The answers are noisy signals of the same project.
     """
-    n = len(leads["day"])
-    accounts = leads["accounts"]
-    account = leads["account"]
-    in_market = accounts["in_market"][account]
-    fit = accounts["fit"][account]
-    roles = np.array([row[1] for row in JOB_TITLES], dtype=object)[leads["title"]]
-    buying_role = np.isin(roles, BUYING_ROLES) & ~leads["student"]
+    n = len(contacts.day)
+    accounts = contacts.accounts
+    account = contacts.account
+    in_market = accounts.in_market[account]
+    fit = accounts.fit[account]
+    roles = np.array([row[1] for row in JOB_TITLES], dtype=object)[contacts.title]
+    buying_role = np.isin(roles, BUYING_ROLES) & ~contacts.student
     key_bits = sum(1 << ASSETS.index(a) for a in ASSETS[:4])
     key_downloads = _popcount(summary["downloads"] & key_bits)
     signals = (
@@ -700,7 +750,7 @@ def _outcomes(
     )
     engagement = 1.0 - np.exp(-signals / 3.0)
     demo = summary["demo_requested"]
-    excluded = (accounts["kind"][account] != 0) | leads["personal"] | leads["student"]
+    excluded = (accounts.kind[account] != 0) | contacts.personal | contacts.student
 
     worked_chance = _sigmoid(
         -5.0 + 2.4 * fit + 0.7 * buying_role + 2.4 * engagement + 2.0 * demo
@@ -708,7 +758,7 @@ def _outcomes(
     worked_chance = np.where(excluded, worked_chance * 0.3, worked_chance)
     worked = rng.random(n) < worked_chance
 
-    seniority = leads["seniority"]
+    seniority = contacts.seniority
     role_odds = np.array(
         [[0.55, 0.2, 0.15, 0.1], [0.25, 0.35, 0.3, 0.1], [0.04, 0.14, 0.5, 0.32]]
     )
@@ -721,7 +771,7 @@ def _outcomes(
     budget_odds = np.array([[0.03, 0.15, 0.5, 0.32], [0.35, 0.45, 0.05, 0.15]])
     budget = _pick_rows(rng, budget_odds[in_market.astype(int)])
     call = rng.random(n) < np.where(in_market, 0.75, 0.2)
-    required = _required_modules(rng, leads, in_market)
+    required = _required_modules(rng, contacts.modules, in_market)
 
     opportunity_chance = _sigmoid(
         -4.2
@@ -735,9 +785,9 @@ def _outcomes(
     )
     idle_chance = 0.01 + 0.1 * in_market * fit  # inbound later, never worked
     chance = np.where(worked, opportunity_chance, idle_chance)
-    chance = np.where(excluded & ~leads["personal"], 0.0, chance)
-    chance = np.where(leads["personal"], chance * 0.5, chance)
-    opportunity_day = leads["day"] + 7 + np.floor(rng.exponential(40.0, n))
+    chance = np.where(excluded & ~contacts.personal, 0.0, chance)
+    chance = np.where(contacts.personal, chance * 0.5, chance)
+    opportunity_day = contacts.day + 7 + np.floor(rng.exponential(40.0, n))
     reached = (rng.random(n) < chance) & (opportunity_day <= SPAN_DAYS)
 
     win_chance = _sigmoid(
@@ -746,16 +796,16 @@ def _outcomes(
         + 0.7 * (budget == 0)
         + 0.5 * (decision == 0)
         + 0.7 * in_market
-        - 0.4 * (accounts["system"][account] == _index_of(SYSTEMS, "netsuite"))
+        - 0.4 * (accounts.system[account] == _index_of(SYSTEMS, "netsuite"))
     )
     close_day = opportunity_day + 21 + np.floor(rng.exponential(75.0, n))
     closed = reached & (close_day <= SPAN_DAYS)
     won = closed & (rng.random(n) < win_chance)
-    size = np.maximum(accounts["employees"][account], 5) / 200.0
+    size = np.maximum(accounts.employees[account], 5) / 200.0
     amount = 8_000 + 25_000 * rng.lognormal(0.0, 0.5, n) * size**0.4
     amount = np.round(np.minimum(amount, 900_000), -2)
 
-    leads.update(
+    return _Sales(
         worked=worked,
         decision=decision,
         timeline=timeline,
@@ -772,11 +822,10 @@ def _outcomes(
 
 
 def _required_modules(
-    rng: np.random.Generator, leads: dict[str, np.ndarray], in_market: np.ndarray
+    rng: np.random.Generator, interest: np.ndarray, in_market: np.ndarray
 ) -> np.ndarray:
     """Modules sales confirmed in discovery, as a bit mask over MODULES + 2."""
     n = len(in_market)
-    interest = leads["modules"]
     keep = np.zeros(n, dtype=np.int64)
     for bit in range(len(MODULES)):
         keep |= (rng.random(n) < 0.7).astype(np.int64) << bit
@@ -792,77 +841,75 @@ def _required_modules(
 
 def _lead_frame(
     rng: np.random.Generator,
-    leads: dict[str, np.ndarray],
+    contacts: _Contacts,
     summary: dict[str, np.ndarray],
+    sales: _Sales,
 ) -> pd.DataFrame:
     """Every lead field as export text, with the mess of a real CRM."""
-    n = len(leads["day"])
-    accounts = leads["accounts"]
-    account = leads["account"]
+    n = len(contacts.day)
+    accounts = contacts.accounts
+    account = contacts.account
     dates = _date_table()
-    industry = accounts["industry"][account]
-    employees = accounts["employees"][account]
-    title = leads["title"]
+    industry = accounts.industry[account]
+    employees = accounts.employees[account]
+    title = contacts.title
 
     columns: dict[str, np.ndarray] = {}
-    columns["lead_id"] = leads["lead_id"]
-    columns["account_id"] = accounts["account_id"][account]
-    columns["company"] = accounts["company"][account]
-    columns["email_domain"] = leads["email_domain"]
+    columns["lead_id"] = contacts.lead_id
+    columns["account_id"] = accounts.account_id[account]
+    columns["company"] = accounts.company[account]
+    columns["email_domain"] = contacts.email_domain
     columns["job_title"] = _values(JOB_TITLES, 0)[title]
     columns["role"] = _values(JOB_TITLES, 1)[title]
     columns["department"] = _values(JOB_TITLES, 2)[title]
-    student = leads["student"]
+    student = contacts.student
     columns["job_title"] = np.where(student, "Student", columns["job_title"])
     columns["role"] = np.where(student, "student", columns["role"])
     columns["department"] = np.where(student, "other", columns["department"])
-    columns["created_at"] = dates[leads["day"]]
-    columns["source"] = _values(SOURCES, 0)[leads["source"]]
-    columns["campaign"] = _campaigns(rng, leads["source"], leads["day"])
+    columns["created_at"] = dates[contacts.day]
+    columns["source"] = _values(SOURCES, 0)[contacts.source]
+    columns["campaign"] = _campaigns(rng, contacts.source, contacts.day)
     columns["industry"] = _values(INDUSTRIES, 0)[industry]
 
     impossible = rng.random(n) < 0.002
-    columns["employees"] = np.where(impossible, -employees, employees)
-    columns["employees"] = (
-        columns["employees"].astype(np.int64).astype(str).astype(object)
-    )
+    columns["employees"] = _number_text(np.where(impossible, -employees, employees))
     columns["company_size_band"] = _size_band(employees)
-    columns["region"] = _values(REGIONS, 0)[accounts["region"][account]]
-    columns["current_system"] = _values(SYSTEMS, 0)[accounts["system"][account]]
-    columns["modules_of_interest"] = _join_bits(leads["modules"], MODULES)
+    columns["region"] = _values(REGIONS, 0)[accounts.region[account]]
+    columns["current_system"] = _values(SYSTEMS, 0)[accounts.system[account]]
+    columns["modules_of_interest"] = _join_bits(contacts.modules, MODULES)
     columns["content_downloads"] = _join_bits(summary["downloads"], ASSETS)
     for counter in COUNTERS.values():
-        columns[counter] = summary[counter].astype(str).astype(object)
+        columns[counter] = _number_text(summary[counter])
     columns["demo_requested"] = _booleans(rng, summary["demo_requested"], 0.03)
     last = summary["last_day"]
     columns["last_activity_at"] = np.where(last >= 0, dates[np.maximum(last, 0)], "")
 
-    worked = leads["worked"]
+    worked = sales.worked
     columns["worked_by_sales"] = _booleans(rng, worked, 0.0)
     roles = np.array(
         ["decision_maker", "champion", "influencer", "unknown"], dtype=object
     )
-    columns["decision_role"] = roles[leads["decision"]]
-    timeline = leads["timeline"]
+    columns["decision_role"] = roles[sales.decision]
+    timeline = sales.timeline
     columns["timeline_months"] = np.where(
-        np.isnan(timeline), "", np.nan_to_num(timeline).astype(int).astype(str)
+        np.isnan(timeline), "", _number_text(np.nan_to_num(timeline))
     )
     budgets = np.array(["approved", "planned", "none", "unknown"], dtype=object)
-    columns["budget_status"] = budgets[leads["budget"]]
+    columns["budget_status"] = budgets[sales.budget]
     columns["required_modules"] = _join_bits(
-        leads["required"], (*MODULES, "integrations", "data migration")
+        sales.required, (*MODULES, "integrations", "data migration")
     )
-    columns["discovery_call_agreed"] = _booleans(rng, leads["call"], 0.04)
+    columns["discovery_call_agreed"] = _booleans(rng, sales.call, 0.04)
     for name in DISCOVERY_FIELDS:
         columns[name] = np.where(worked, columns[name], "")
 
-    reached, won, closed = leads["reached"], leads["won"], leads["closed"]
+    reached, won, closed = sales.reached, sales.won, sales.closed
     columns["reached_opportunity"] = _booleans(rng, reached, 0.0)
-    opportunity_day = np.minimum(leads["opportunity_day"], SPAN_DAYS).astype(int)
+    opportunity_day = np.minimum(sales.opportunity_day, SPAN_DAYS).astype(int)
     columns["opportunity_at"] = np.where(reached, dates[opportunity_day], "")
     columns["won"] = _booleans(rng, won, 0.0)
-    columns["won_amount"] = np.where(won, leads["amount"].astype(int).astype(str), "")
-    close_day = np.minimum(leads["close_day"], SPAN_DAYS).astype(int)
+    columns["won_amount"] = np.where(won, _number_text(sales.amount), "")
+    close_day = np.minimum(sales.close_day, SPAN_DAYS).astype(int)
     columns["closed_at"] = np.where(closed, dates[close_day], "")
 
     for name in (
@@ -888,7 +935,7 @@ def _event_frame(lead_ids: np.ndarray, events: dict[str, np.ndarray]) -> pd.Data
     """
     key = events["lead"].astype(np.int64) << 11 | events["day"]
     key = (key << 4 | events["type"]) << 4 | (events["asset"] + 1)
-    order = np.argsort(key)
+    order = np.argsort(key, kind="stable")  # runs of one lead: timsort is quick
     codes = {
         "lead_id": (events["lead"][order], lead_ids),
         "occurred_at": (events["day"][order], _date_table()),
@@ -1094,6 +1141,12 @@ def _join_bits(masks: np.ndarray, names: Sequence[str]) -> np.ndarray:
         for mask in distinct.tolist()
     ]
     return np.array(text, dtype=object)[inverse]
+
+
+def _number_text(values: np.ndarray) -> np.ndarray:
+    """Whole numbers as text, one shared string object per distinct value."""
+    distinct, inverse = np.unique(values.astype(np.int64), return_inverse=True)
+    return np.array([str(value) for value in distinct.tolist()], dtype=object)[inverse]
 
 
 def _booleans(rng: np.random.Generator, flags: np.ndarray, yes_no: float) -> np.ndarray:
