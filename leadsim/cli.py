@@ -259,7 +259,8 @@ def _add_publish_parser(subparsers: argparse._SubParsersAction) -> None:
         help="publish a draft as the next approved version",
         description="Validate DRAFT, show what changed against the current "
         "version (and the simulated impact with --leads), and write it as a new, "
-        "immutable version approved by marketing and sales.",
+        "immutable version approved by marketing and sales. To roll back, give "
+        "an old version's file as DRAFT.",
     )
     command.add_argument("draft", metavar="DRAFT", help="the draft criteria file")
     command.add_argument(

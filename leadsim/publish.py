@@ -13,7 +13,9 @@ Publishing is the only way a draft becomes a version. In order:
 
 Every check happens before the first write, so a failed publish leaves the
 store as it was. To roll back, publish an old version's content as a new
-version with its own approvals: :func:`rollback`.
+version with its own approvals: :func:`rollback`, or on the command line
+``python -m leadsim publish criteria/<id>/<old version>.yaml --approve ...``
+(an old version's publication block is dropped and a new one written).
 """
 
 from __future__ import annotations

@@ -615,3 +615,19 @@ def test_the_page_shows_a_stale_draft_beside_the_users_and_keeps_the_choice(
     next(b for b in page.button if b.label == "Keep mine and save it").click()
     page.run()
     assert store.read_draft(CRITERIA_ID, "workshop").text == mine
+
+
+def test_publishing_an_old_version_file_rolls_back(
+    published: CriteriaStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(published, draft(brief_text(**MORE_POINTS)), APPROVALS)
+    old = published.version_path(CRITERIA_ID, "1.2.0")
+    approve = ["--approve", "marketing=Mia Lund", "--approve", "sales=Noah Berg"]
+
+    status = main(["publish", str(old), *approve, "--root", str(published.root)])
+
+    assert status == 0
+    assert "  - Evaluation checklist: 30 → 25 points" in capsys.readouterr().out
+    restored = published.load_version(CRITERIA_ID, "1.4.0").data
+    assert restored["mql"] == yaml.safe_load(old.read_text())["mql"]
+    assert restored["publication"]["previous_version"] == "1.3.0"
