@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import jsonschema
 
 from leadsim.errors import CriteriaError, Problem, Severity, format_path
-from leadsim.yamlio import Marks, dump_yaml, load_yaml, nearest_mark, read_yaml_text
+from leadsim.yamlio import (
+    Marks,
+    YamlLimits,
+    dump_yaml,
+    load_yaml,
+    nearest_mark,
+    read_yaml_text,
+)
 
 if TYPE_CHECKING:
     from leadsim.dataset import Leads
@@ -32,6 +39,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CRITERIA_KIND = "lead-criteria"
+# A real criteria file is a few kilobytes (a thousand rules would be 200 kB).
+# These bounds refuse accidents and attacks while keeping validation of the
+# worst file allowed within a few seconds; the store accepts drafts as large.
+CRITERIA_LIMITS = YamlLimits(max_bytes=2_000_000, max_values=100_000)
 RuleSection = Literal[
     "exclude", "fit", "engagement", "fast_track", "require", "require_any"
 ]
@@ -220,7 +231,7 @@ class Criteria:
 
 def load_criteria(path: str | os.PathLike[str]) -> Criteria:
     """Read, parse and validate a criteria file; raise CriteriaError on any error."""
-    text = read_yaml_text(path)
+    text = read_yaml_text(path, limits=CRITERIA_LIMITS)
     return parse_criteria(text, str(path))
 
 
@@ -231,7 +242,7 @@ def parse_criteria(text: str, source: str = "<draft>") -> Criteria:
     included) when any of them is an error; otherwise returns the criteria
     with its warnings, such as an unreachable threshold.
     """
-    data, marks = load_yaml(text, source)
+    data, marks = load_yaml(text, source, limits=CRITERIA_LIMITS)
     kind = data.get("kind", CRITERIA_KIND)
     if kind != CRITERIA_KIND:
         # Another kind of file (a dataset profile, say): its keys would all be

@@ -54,7 +54,7 @@ class YamlLimits:
     alias uses.
     """
 
-    max_bytes: int = 5 * 1024 * 1024
+    max_bytes: int = 5_000_000
     max_depth: int = 50
     max_aliases: int = 200
     max_values: int = 500_000
@@ -541,12 +541,14 @@ def _tab_near(text: str, line: int) -> tuple[int, int] | None:
 
 
 def _too_big_message(size: int, limits: YamlLimits) -> str:
-    megabytes = size / 1_048_576
-    limit = limits.max_bytes / 1_048_576
     return (
-        f"the file is {megabytes:.1f} MB, over the {limit:.0f} MB limit for a YAML "
-        "file; check that this is the right file"
+        f"the file is {_amount(size)}, over the {_amount(limits.max_bytes)} limit "
+        "for this kind of file; check that this is the right file"
     )
+
+
+def _amount(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
 
 
 def _not_mapping_message(data: Any) -> str:
