@@ -558,3 +558,70 @@ def test_the_shipped_draft_names_every_change_and_nothing_else(shipped: Path) ->
         "points); Signed up at an event or trade show: 10 → 5 points; and 13 more"
     )
     assert diff_criteria(published, published) == []
+
+
+# -- nothing is missed -----------------------------------------------------------
+
+
+def _leaves(node: object, path: tuple = ()) -> list[tuple]:
+    """Every key path of the document that holds a scalar or is a list item."""
+    if isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            found += _leaves(value, (*path, key))
+        return found
+    if isinstance(node, list):
+        found = [(*path, index) for index in range(len(node))]
+        for index, value in enumerate(node):
+            if isinstance(value, dict | list):
+                found += _leaves(value, (*path, index))
+        return found
+    return [path]
+
+
+def _changed(value: object) -> object:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "-x"
+    return None  # a list item that is a mapping or list: remove it
+
+
+SHIPPED_PUBLISHED = Path(__file__).resolve().parent.parent / "criteria"
+DOCUMENTS = [BRIEF, SHIPPED_PUBLISHED / "erp-lead-stages" / "1.0.0.yaml"]
+
+
+@pytest.mark.parametrize("source", DOCUMENTS, ids=lambda path: path.name)
+def test_every_edit_anywhere_is_reported(source: Path) -> None:
+    old = yaml.safe_load(source.read_text(encoding="utf-8"))
+    ignored = {"version", "kind"}
+    missed = []
+    for path in _leaves(old):
+        if path[0] in ignored:
+            continue
+        new = copy.deepcopy(old)
+        parent = new
+        for key in path[:-1]:
+            parent = parent[key]
+        old_value = parent[path[-1]]
+        replacement = _changed(old_value)
+        if replacement is None:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = replacement
+        if not diff_documents(old, new):
+            missed.append(path)
+        if isinstance(path[-1], str):
+            without = copy.deepcopy(old)
+            parent = without
+            for key in path[:-1]:
+                parent = parent[key]
+            del parent[path[-1]]
+            # Dropping ``required: false`` keeps its meaning: false is the default.
+            default_kept = path[-1] == "required" and old_value is False
+            if not diff_documents(old, without) and not default_kept:
+                missed.append(("deleted", *path))
+
+    assert missed == []
