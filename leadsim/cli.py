@@ -111,7 +111,7 @@ def _add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from leadsim.criteria import check_against_leads, load_criteria
+    from leadsim.criteria import check_against_leads, load_criteria, referenced_fields
 
     if args.profile and not args.leads:
         raise LeadsimError.single("--profile needs --leads DATA; add the lead table")
@@ -129,6 +129,7 @@ def _run_validate(args: argparse.Namespace) -> int:
         problems = list(criteria.warnings)
         if leads is not None:
             problems += check_against_leads(criteria, leads)
+            problems += leads.check_fields(referenced_fields(criteria))
         print_problems(problems)
         if any(problem.severity == "error" for problem in problems):
             status = EXIT_INVALID

@@ -770,6 +770,24 @@ def _check_queues(data: dict, problem: Any) -> Iterator[Problem]:
 
 # --- against a dataset ---------------------------------------------------------
 
+
+def referenced_fields(criteria: Criteria) -> set[str]:
+    """Every lead field the criteria read: conditions, decay and account."""
+    names = {
+        leaf["field"]
+        for _, leaf, _ in iter_conditions(criteria.data)
+        if "field" in leaf
+    }
+    decay = _get(criteria.data, ("mql", "engagement", "decay"))
+    if decay:
+        names.add(decay["date_field"])
+    account = criteria.data["sql"].get("account")
+    if account:
+        names.add(account["key"])
+        names.add(account.get("department_field", "department"))
+    return names
+
+
 _ORDERED = {"gt", "gte", "lt", "lte", "between"}
 _OPERATOR_KINDS: dict[str, set[str]] = {
     **{op: {"number", "date"} for op in _ORDERED},

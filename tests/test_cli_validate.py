@@ -191,7 +191,9 @@ def test_validate_against_leads(monkeypatch, capsys) -> None:
 
     def load_leads(path: str, profile_path: str | None = None) -> SimpleNamespace:
         calls.append((path, profile_path))
-        return fake_leads(industry="text", webinar_attended="number")
+        leads = fake_leads(industry="text", webinar_attended="number")
+        leads.check_fields = lambda names: []
+        return leads
 
     monkeypatch.setattr(leadsim.dataset, "load_leads", load_leads)
 
@@ -207,6 +209,46 @@ def test_validate_against_leads(monkeypatch, capsys) -> None:
         f"{SMALL_TEAM}:31:14: field 'discovery_call_agreed' is not in history.csv "
         "(at sql.require[0].when.field)\n"
     )
+
+
+def write_history(folder: Path, webinar_cell: str) -> tuple[Path, Path]:
+    """A 21-lead table and its profile; one webinar count is ``webinar_cell``."""
+    rows = ["lead_id,created_at,industry,webinar_attended,discovery_call_agreed"]
+    rows += [f"L{n},2026-01-05,Manufacturing,{n % 3},yes" for n in range(20)]
+    rows.append(f"L99,2026-01-06,Retail,{webinar_cell},no")
+    data = folder / "history.csv"
+    data.write_text("\n".join(rows) + "\n")
+    profile = folder / "history.profile.yaml"
+    profile.write_text(
+        "kind: lead-dataset\nid_column: lead_id\ncreated_column: created_at\n"
+        "as_of: 2026-06-30\ntypes: {webinar_attended: number}\n"
+    )
+    return data, profile
+
+
+def test_validate_against_a_real_table(tmp_path, capsys) -> None:
+    data, profile = write_history(tmp_path, "4")
+
+    status = main(
+        ["validate", str(SMALL_TEAM), "--leads", str(data), "--profile", str(profile)]
+    )
+
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert out.startswith(f"ok: {SMALL_TEAM} (small-team 0.1.0")
+
+
+def test_text_in_a_number_column_used_by_a_rule_is_reported(tmp_path, capsys) -> None:
+    data, profile = write_history(tmp_path, "lots")
+
+    status = main(
+        ["validate", str(SMALL_TEAM), "--leads", str(data), "--profile", str(profile)]
+    )
+
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err.startswith(f"{data}: column 'webinar_attended' should hold number")
+    assert "'lots'" in err
 
 
 @pytest.mark.parametrize("path", VALID, ids=[path.stem for path in VALID])

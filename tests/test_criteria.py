@@ -17,6 +17,7 @@ from leadsim.criteria import (
     load_criteria,
     parse_criteria,
     reachable_scores,
+    referenced_fields,
 )
 from leadsim.errors import CriteriaError
 
@@ -329,6 +330,12 @@ SAMPLE_KINDS = dict(
     department="text",
     last_activity_at="date",
 )
+
+
+def test_referenced_fields_cover_conditions_decay_and_account() -> None:
+    criteria = load_criteria(EXAMPLES / "valid" / "product-brief.yaml")
+
+    assert referenced_fields(criteria) == set(SAMPLE_KINDS)
 
 
 def test_brief_example_fits_the_sample_fields() -> None:
