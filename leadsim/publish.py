@@ -370,6 +370,11 @@ def publish(
         )
     draft = _revalidated(draft)
     plan = plan or plan_publication(store, draft)
+    if plan.criteria_id != draft.id:
+        raise PublishError.single(
+            f"the review was of {plan.criteria_id} but the draft is {draft.id}; "
+            "review the draft itself and approve again"
+        )
     if plan.previous is not None and not plan.changes:
         raise PublishError.single(
             f"the draft is the same as {plan.criteria_id} {plan.previous}, so there "

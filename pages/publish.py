@@ -33,6 +33,7 @@ from pages import common
 
 _STALE_KEY = "publish_stale"
 _DONE_KEY = "publish_done"
+_REVIEWED_KEY = "publish_reviewed"
 # Short enough for a metric tile; the long wording is the tile's help.
 METRIC_LABELS = {
     "mql": "MQLs",
@@ -292,8 +293,21 @@ def _approve(draft: Criteria, plan: PublicationPlan, leads: Any, figures: Any) -
             key=_key("summary"),
         )
         submitted = st.form_submit_button("Publish", type="primary")
-    if submitted:
-        _publish(draft, plan, bump, leads, figures, marketing, sales, summary)
+    # What the approvers had on screen before this click: the diff against
+    # that version, of this draft text. If either moved, they review again.
+    reviewed = st.session_state.get(_REVIEWED_KEY)
+    shown = (str(plan.previous), draft.text)
+    st.session_state[_REVIEWED_KEY] = shown
+    if not submitted:
+        return
+    if reviewed != shown:
+        st.error(
+            "The published version or the draft changed while you were "
+            "approving; review the changes above and publish again.",
+            icon=":material/sync_problem:",
+        )
+        return
+    _publish(draft, plan, bump, leads, figures, marketing, sales, summary)
 
 
 def _publish(

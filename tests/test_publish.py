@@ -631,3 +631,19 @@ def test_publishing_an_old_version_file_rolls_back(
     restored = published.load_version(CRITERIA_ID, "1.4.0").data
     assert restored["mql"] == yaml.safe_load(old.read_text())["mql"]
     assert restored["publication"]["previous_version"] == "1.3.0"
+
+
+def test_the_page_refuses_a_publish_when_another_version_appeared_meanwhile(
+    criteria_root: Path,
+) -> None:
+    page = _page(_shipped_with(criteria_root, "total: 65", "total: 70"))
+    page.run()
+    store = CriteriaStore(criteria_root)
+    other = parse_criteria(_shipped_with(criteria_root, "total: 65", "total: 75"))
+    publish(store, other, {"marketing": "Cy", "sales": "Di"})
+
+    _submit(page, "Ana Ruiz", "Ben Cole")
+
+    assert "changed while you were approving" in page.error[0].value
+    assert [str(v) for v in store.versions(CRITERIA_ID)] == ["1.0.0", "1.1.0"]
+    assert any("MQL total threshold 75 → 70" in m.value for m in page.markdown)
