@@ -130,7 +130,7 @@ def assess(leads: Leads) -> QualityReport:
     by_segment = _missing_by_segment(leads, columns)
 
     findings: list[Finding] = []
-    findings += _mostly_missing(missing)
+    findings += _mostly_missing(leads, missing)
     findings += _segment_gaps(by_segment, missing, len(leads))
     findings += _placeholders(leads)
     findings += _variants(leads, columns)
@@ -139,6 +139,11 @@ def assess(leads: Leads) -> QualityReport:
     findings += _outliers(columns, leads.profile)
     findings += _future_dates(columns, leads.as_of_day, leads.as_of)
     findings += _leaks(leads, columns)
+    # A leaking field's gaps are explained by the leak; one finding is enough.
+    leaking = {f.field for f in findings if f.check == "leak"}
+    findings = [
+        f for f in findings if not (f.check == "missing" and f.field in leaking)
+    ]
 
     logger.info(
         "Reviewed %s leads: %s finding(s) on %s field(s)",
@@ -214,18 +219,35 @@ def _segment_codes(column: Column | None) -> tuple[np.ndarray | None, list[str]]
     return None, []
 
 
-def _mostly_missing(missing: pd.DataFrame) -> list[Finding]:
-    rows = missing[missing["missing_share"] >= MOSTLY_MISSING]
-    return [
-        Finding(
-            "missing",
-            row.field,
-            f"{row.field} is missing for {row.missing_share:.0%} of leads: a rule "
-            "on it can only match the rest, so its true effect is understated",
-            count=int(row.missing),
-        )
-        for row in rows.itertuples()
+def _mostly_missing(leads: Leads, missing: pd.DataFrame) -> list[Finding]:
+    """Fields without a value for at least half of the leads.
+
+    When the profile names the leads sales worked, a field filled in only for
+    them is said to be sales evidence: it is empty for every lead the draft
+    newly sends to sales.
+    """
+    # Outcome columns are empty for leads that did not convert, by design.
+    outcomes = set(leads.profile.outcomes.values())
+    rows = missing[
+        (missing["missing_share"] >= MOSTLY_MISSING) & ~missing["field"].isin(outcomes)
     ]
+    worked = leads.outcome("worked")
+    findings = []
+    for row in rows.itertuples():
+        filled = ~leads.columns[row.field].missing
+        message = (
+            f"{row.field} is missing for {row.missing_share:.0%} of leads: a rule "
+            "on it can only match the rest, so its true effect is understated"
+        )
+        if worked is not None and filled.any() and worked[filled].mean() >= 0.95:
+            message = (
+                f"{row.field} is filled in only for leads sales worked "
+                f"(missing for {row.missing_share:.0%} of all leads): it is sales "
+                "evidence, so a rule on it can never match a lead sales has not "
+                "talked to"
+            )
+        findings.append(Finding("missing", row.field, message, count=int(row.missing)))
+    return findings
 
 
 def _segment_gaps(
@@ -525,6 +547,7 @@ def _leaks(leads: Leads, columns: dict[str, Column]) -> list[Finding]:
             continue
         codes, labels = _segment_codes(column)
         if codes is None:
+            findings += _filled_after(name, column, role, outcome, least)
             continue
         sizes = np.bincount(codes, minlength=len(labels))
         hits = np.bincount(codes, weights=outcome, minlength=len(labels))
@@ -538,7 +561,39 @@ def _leaks(leads: Leads, columns: dict[str, Column]) -> list[Finding]:
         elif (readable & (rates >= STRONG_VALUE)).any():
             strong = readable & (rates >= STRONG_VALUE)
             findings.append(_strong(name, role, labels, sizes, rates, strong))
+        else:
+            findings += _filled_after(name, column, role, outcome, least)
     return findings
+
+
+def _filled_after(
+    name: str, column: Column, role: str, outcome: np.ndarray, least: int
+) -> list[Finding]:
+    """A field filled in (almost) only for leads that reached the outcome.
+
+    Dates and amounts recorded at conversion (opportunity date, deal amount)
+    look like perfect predictors on history and are empty for new leads.
+    """
+    present = ~column.missing
+    filled, empty = int(present.sum()), int((~present).sum())
+    if filled < least or empty < least:
+        return []
+    filled_rate = float(outcome[present].mean())
+    empty_rate = float(outcome[~present].mean())
+    if filled_rate < LEAK_HIGH or empty_rate > LEAK_LOW:
+        return []
+    return [
+        Finding(
+            "leak",
+            name,
+            f"{name} is filled in for {filled:,} leads, {filled_rate:.0%} of "
+            f"which reached {role}, and empty for {empty:,}, of which "
+            f"{empty_rate:.0%} did: it is recorded once the outcome is known, "
+            "so any rule on it (even present: true) leaks the outcome",
+            values=("(filled)",),
+            count=filled,
+        )
+    ]
 
 
 def _outcome(leads: Leads) -> tuple[str, np.ndarray | None]:

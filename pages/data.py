@@ -245,6 +245,7 @@ def _start_profile(
                 "profile": profile,
                 "summaries": summaries,
                 "origin": f"the saved profile `{saved}`",
+                "saved": saved,
                 "version": _next_version(),
                 "problems": check_profile(frame, profile),
             }
@@ -311,11 +312,13 @@ def _profile_editor(frame: pd.DataFrame, draft: dict) -> Profile | None:
 
     left, right = st.columns([3, 2])
     spotted = _placeholders_in(frame)
-    options = list(dict.fromkeys([*base.missing_values, *spotted]))
+    # The empty cell is always missing; it would show as a blank chip.
+    chosen = [value for value in base.missing_values if value.strip()]
+    options = list(dict.fromkeys([*chosen, *spotted]))
     missing = left.multiselect(
         "Values that mean 'missing'",
         options,
-        default=base.missing_values,
+        default=chosen,
         accept_new_options=True,
         help="Compared case-insensitively, trimmed. The empty cell is always missing.",
         key=f"data_missing_{draft['version']}",
@@ -325,7 +328,7 @@ def _profile_editor(frame: pd.DataFrame, draft: dict) -> Profile | None:
     settings = Profile(
         id_column=base.id_column,
         as_of=as_of,
-        missing_values=[str(value) for value in missing],
+        missing_values=["", *(str(value) for value in missing)],
         source=base.source,
     )
     try:
@@ -394,7 +397,7 @@ def _missing_chart(report: QualityReport) -> alt.Chart | None:
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            y=alt.Y("field:N", sort="-x", title=None),
+            y=alt.Y("field:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
             tooltip=[
                 alt.Tooltip("field:N"),
                 alt.Tooltip("kind:N"),
@@ -402,22 +405,24 @@ def _missing_chart(report: QualityReport) -> alt.Chart | None:
                 alt.Tooltip("missing_share:Q", title="share", format=".1%"),
             ],
         )
-        .properties(height=max(120, 24 * len(gaps)))
+        .properties(height=max(120, 30 * len(gaps)))
     )
     return charts.projector(chart)
 
 
 def _segment_chart(report: QualityReport, segment: str) -> alt.Chart | None:
     table = report.missing_by_segment
-    table = table[(table["segment"] == segment) & (table["missing_share"] > 0)]
+    table = table[table["segment"] == segment]
+    gappy = table.loc[table["missing_share"] > 0, "field"].unique()
+    table = table[table["field"].isin(gappy)]
     if table.empty:
         return None
     chart = (
         alt.Chart(table, title=f"Missing share by {segment}")
         .mark_rect()
         .encode(
-            x=alt.X("value:N", title=segment, sort="-y"),
-            y=alt.Y("field:N", title=None),
+            x=alt.X("value:N", title=segment, axis=alt.Axis(labelLimit=200)),
+            y=alt.Y("field:N", title=None, axis=alt.Axis(labelLimit=320)),
             color=alt.Color(
                 "missing_share:Q",
                 title="missing",
@@ -432,7 +437,7 @@ def _segment_chart(report: QualityReport, segment: str) -> alt.Chart | None:
             ],
         )
     )
-    return charts.projector(chart)
+    return charts.projector(chart.properties(height=alt.Step(28)))
 
 
 def _show_report(report: QualityReport, profile: Profile) -> None:
@@ -477,11 +482,11 @@ def _show_report(report: QualityReport, profile: Profile) -> None:
 # --- saving and using --------------------------------------------------------------
 
 
-def _save_and_use(path: Path, profile: Profile) -> None:
+def _save_and_use(path: Path, profile: Profile, loaded: Path | None) -> None:
     target = Path(
         st.text_input(
             "Save the profile as",
-            value=str(_profile_target(path)),
+            value=str(loaded or _profile_target(path)),
             help="Saved beside the data, where `--leads` and this app look for it.",
         )
     )
@@ -623,7 +628,7 @@ except DataError as error:
 _show_report(report, profile)
 
 st.subheader("3. Use it")
-_save_and_use(path, profile)
+_save_and_use(path, profile, draft.get("saved"))
 
 with st.expander("Preview the table"):
     _preview(frame, profile, path)

@@ -175,3 +175,46 @@ def test_unknown_may_be_a_real_answer() -> None:
     assert finding.severity == "info"
     assert set(finding.values) == {"none", "Unknown"}
     assert "if it means no answer" in finding.message
+
+
+def test_a_field_recorded_at_conversion_leaks() -> None:
+    # 40 converted leads have an opportunity date, 40 others have none.
+    frame = leads(
+        80,
+        opportunity_at=["2026-05-01"] * 40 + [""] * 40,
+        source=["a", "b"] * 40,
+        converted=["1"] * 40 + ["0"] * 40,
+    )
+
+    report = quality_report(frame, profile(types={"opportunity_at": "date"}))
+
+    (leak,) = report.of("leak")
+    assert leak.field == "opportunity_at"
+    assert leak.count == 40
+    assert "filled in for 40 leads, 100% of which reached opportunity" in leak.message
+    assert "opportunity_at" not in report.fields_flagged("missing")
+
+
+def test_sales_evidence_is_named_as_such() -> None:
+    # Budget is known for the 10 worked leads only.
+    frame = leads(
+        40,
+        budget=["approved"] * 5 + ["none"] * 5 + [""] * 30,
+        worked=["yes"] * 10 + ["no"] * 30,
+        source=["a", "b"] * 20,
+        converted=["1", "0"] * 20,
+    )
+
+    report = quality_report(
+        frame,
+        profile(
+            outcomes={"opportunity": "converted", "worked": "worked"},
+            types={"converted": "boolean", "worked": "boolean"},
+        ),
+    )
+
+    (missing,) = report.of("missing")
+    assert missing.field == "budget"
+    assert missing.message.startswith(
+        "budget is filled in only for leads sales worked (missing for 75% of all"
+    )
