@@ -330,7 +330,7 @@ def schema_problems(data: Any, marks: Marks, source: str) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[int, int, str]] = set()
     for error in errors:
-        for path, message in _explain(error, data, misspelt):
+        for path, message in _explain(_Failure(error, data, misspelt)):
             line, column = nearest_mark(marks, path)
             if (line, column, message) in seen:
                 continue
@@ -349,76 +349,134 @@ def _suggestions(error: jsonschema.ValidationError) -> list[str]:
     return found
 
 
-def _explain(
-    error: jsonschema.ValidationError,
-    document: Any,
-    misspelt: set[tuple[KeyPath, str]],
-) -> list[tuple[KeyPath, str]]:
+class _Failure:
+    """One schema error with what its explanation needs."""
+
+    def __init__(
+        self,
+        error: jsonschema.ValidationError,
+        document: Any,
+        misspelt: set[tuple[KeyPath, str]],
+    ) -> None:
+        self.error = error
+        self.path: KeyPath = tuple(error.absolute_path)
+        self.instance = error.instance
+        self.expected = error.validator_value
+        self.name = _name(self.path)
+        self.where = _describe(self.path, document)
+        self.misspelt = misspelt
+
+
+Explained = list[tuple[KeyPath, str]]
+
+
+def _explain(failure: _Failure) -> Explained:
     """Say what is wrong in one schema error and what to change."""
-    path: KeyPath = tuple(error.absolute_path)
-    instance = error.instance
-    name = _name(path)
-    where = _describe(path, document)
-    kind = error.validator
-
-    if isinstance(instance, dict) and _is_condition_path(path):
-        mixed = [key for key in CONDITION_KINDS if key in instance]
+    if isinstance(failure.instance, dict) and _is_condition_path(failure.path):
+        mixed = [key for key in CONDITION_KINDS if key in failure.instance]
         if len(mixed) > 1:
-            return [
-                (
-                    path,
-                    f"a condition is one of field, stage, score, all, any or not, "
-                    f"but this one has {_and(mixed)}; nest them, for example "
-                    "{all: [{...}, {...}]}",
-                )
-            ]
+            return [(failure.path, _mixed_condition(mixed))]
 
-    if kind in ("additionalProperties", "unevaluatedProperties"):
-        allowed = list(error.schema.get("properties", {}))
-        extra = [key for key in instance if key not in allowed]
-        return [(path + (key,), _unknown_key(key, where, allowed)) for key in extra]
-    if kind == "required":
-        # A misspelt key is reported once, as unknown with a suggestion.
-        missing = [
-            key
-            for key in error.validator_value
-            if key not in instance and (path, key) not in misspelt
-        ]
-        if len(missing) > 1:
-            keys = _and(missing)
-            return [(path, f"missing keys {keys} in {where}; add them")]
-        return [(path, f"missing key '{key}' in {where}; add it") for key in missing]
-    if kind == "type" and _is_condition_path(path):
-        return [
-            (
-                path,
-                "a condition must be a mapping such as {field: industry, eq: "
-                f"manufacturing}}; found {_kind_of(instance)}",
-            )
-        ]
-    if kind == "type":
-        return [(path, _wrong_type(name, error.validator_value, instance))]
-    if kind == "const":
-        return [(path, f"{name} must be {error.validator_value!r}; found {instance!r}")]
-    if kind == "enum":
-        return [(path, _not_in_enum(name, error.validator_value, instance))]
-    if kind == "pattern":
-        expected = _PATTERN_WORDS.get(str(name), "an ISO date such as 2026-06-30")
-        return [(path, f"{name} must be {expected}; found {instance!r}")]
-    if kind in ("minimum", "exclusiveMinimum"):
-        word = "at least" if kind == "minimum" else "greater than"
-        return [
-            (path, f"{name} must be {word} {error.validator_value}; found {instance}")
-        ]
-    if kind in ("minItems", "maxItems"):
-        return [(path, _wrong_length(name, error.validator_value, instance))]
-    if kind == "minLength":
-        return [(path, f"{name} must not be empty; write a value")]
-    if kind in ("minProperties", "maxProperties"):
-        return [(path, _wrong_key_count(where, path, instance, kind))]
-    if kind == "anyOf":
-        return [(path, _no_alternative(name, path, instance))]
-    return [(path, f"{where}: {error.message}")]
+    explainer = _EXPLAINERS.get(failure.error.validator)
+    if explainer is None:
+        return [(failure.path, f"{failure.where}: {failure.error.message}")]
+    return explainer(failure)
+
+
+def _mixed_condition(kinds: list[str]) -> str:
+    return (
+        "a condition is one of field, stage, score, all, any or not, but this one "
+        f"has {_and(kinds)}; nest them, for example {{all: [{{...}}, {{...}}]}}"
+    )
+
+
+def _explain_unknown(failure: _Failure) -> Explained:
+    allowed = list(failure.error.schema.get("properties", {}))
+    extra = [key for key in failure.instance if key not in allowed]
+    return [
+        ((*failure.path, key), _unknown_key(key, failure.where, allowed))
+        for key in extra
+    ]
+
+
+def _explain_required(failure: _Failure) -> Explained:
+    # A misspelt key is reported once, as unknown with a suggestion.
+    missing = [
+        key
+        for key in failure.expected
+        if key not in failure.instance and (failure.path, key) not in failure.misspelt
+    ]
+    if len(missing) > 1:
+        message = f"missing keys {_and(missing)} in {failure.where}; add them"
+        return [(failure.path, message)]
+    return [
+        (failure.path, f"missing key '{key}' in {failure.where}; add it")
+        for key in missing
+    ]
+
+
+def _explain_type(failure: _Failure) -> Explained:
+    if _is_condition_path(failure.path):
+        message = (
+            "a condition must be a mapping such as {field: industry, eq: "
+            f"manufacturing}}; found {_kind_of(failure.instance)}"
+        )
+    else:
+        message = _wrong_type(failure.name, failure.expected, failure.instance)
+    return [(failure.path, message)]
+
+
+def _explain_value(failure: _Failure) -> Explained:
+    name, instance, expected = failure.name, failure.instance, failure.expected
+    validator = failure.error.validator
+    if validator == "const":
+        message = f"{name} must be {expected!r}; found {instance!r}"
+    elif validator == "enum":
+        message = _not_in_enum(name, expected, instance)
+    elif validator == "pattern":
+        words = _PATTERN_WORDS.get(str(name), "an ISO date such as 2026-06-30")
+        message = f"{name} must be {words}; found {instance!r}"
+    elif validator == "minimum":
+        message = f"{name} must be at least {expected}; found {instance}"
+    elif validator == "exclusiveMinimum":
+        message = f"{name} must be greater than {expected}; found {instance}"
+    else:
+        message = f"{name} must not be empty; write a value"
+    return [(failure.path, message)]
+
+
+def _explain_length(failure: _Failure) -> Explained:
+    message = _wrong_length(failure.name, failure.expected, failure.instance)
+    return [(failure.path, message)]
+
+
+def _explain_key_count(failure: _Failure) -> Explained:
+    message = _wrong_key_count(failure.where, failure.instance, failure.error.validator)
+    return [(failure.path, message)]
+
+
+def _explain_alternatives(failure: _Failure) -> Explained:
+    message = _no_alternative(failure.name, failure.path, failure.instance)
+    return [(failure.path, message)]
+
+
+_EXPLAINERS = {
+    "additionalProperties": _explain_unknown,
+    "unevaluatedProperties": _explain_unknown,
+    "required": _explain_required,
+    "type": _explain_type,
+    "const": _explain_value,
+    "enum": _explain_value,
+    "pattern": _explain_value,
+    "minimum": _explain_value,
+    "exclusiveMinimum": _explain_value,
+    "minLength": _explain_value,
+    "minItems": _explain_length,
+    "maxItems": _explain_length,
+    "minProperties": _explain_key_count,
+    "maxProperties": _explain_key_count,
+    "anyOf": _explain_alternatives,
+}
 
 
 def _unknown_key(key: Any, where: str, allowed: list[str]) -> str:
@@ -467,7 +525,7 @@ def _wrong_length(name: str | int, limit: int, instance: list) -> str:
     return f"{name} must not be empty; add at least {limit} item"
 
 
-def _wrong_key_count(where: str, path: KeyPath, instance: dict, kind: str) -> str:
+def _wrong_key_count(where: str, instance: dict, kind: str) -> str:
     if "score" in instance:
         operators, subject = SCORE_OPERATORS, f"score '{instance['score']}'"
     elif "field" in instance:
@@ -502,6 +560,11 @@ def _no_alternative(name: str | int, path: KeyPath, instance: Any) -> str:
         if isinstance(instance, dict):
             return (
                 f"{name} takes a list of values or {{list: NAME}}; write {{list: NAME}}"
+            )
+        if isinstance(instance, str | int | float):
+            return (
+                f"{name} takes a list of values or {{list: NAME}}; for one value "
+                f"write [{instance}]"
             )
         return f"{name} takes a non-empty list of values or {{list: NAME}}"
     return (
