@@ -30,7 +30,8 @@ OUTCOME_COLOURS = {
 FONT_SIZE = 16
 TITLE_SIZE = 20
 WIDTH = 520
-HEIGHT = 300
+HEIGHT = 360
+LABEL_LIMIT = 320
 
 
 def version_colour() -> alt.Scale:
@@ -64,7 +65,9 @@ def funnel_chart(stages: pd.DataFrame) -> alt.Chart:
     """
     order = list(dict.fromkeys(stages["step"]))
     base = alt.Chart(stages).encode(
-        y=alt.Y("step:N", sort=order, title=None),
+        y=alt.Y(
+            "step:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)
+        ),
         yOffset=alt.YOffset("version:N", sort=list(VERSIONS)),
         x=alt.X("leads:Q", title="leads"),
         color=alt.Color("version:N", scale=version_colour(), title=None),
@@ -109,18 +112,18 @@ def weekly_chart(weekly: pd.DataFrame, capacity: float | None) -> alt.HConcatCha
         )
         layer = lines
         if stage == "MQL" and capacity:
-            layer = lines + _capacity_rule(capacity, axis="y")
+            label = f"SDR capacity {capacity:,.0f}/week"
+            layer = lines + _capacity_rule(capacity, label)
         panels.append(
             layer.properties(title=f"{stage}s per week", width=WIDTH, height=HEIGHT)
         )
     return alt.hconcat(*panels)
 
 
-def _capacity_rule(capacity: float, axis: str) -> alt.LayerChart:
-    frame = pd.DataFrame(
-        {"capacity": [capacity], "label": [f"SDR capacity {capacity:,.0f}/week"]}
-    )
-    encoding = {axis: alt.X("capacity:Q") if axis == "x" else alt.Y("capacity:Q")}
+def _capacity_rule(capacity: float, label: str) -> alt.LayerChart:
+    """A dashed horizontal line at ``capacity`` with its label."""
+    frame = pd.DataFrame({"capacity": [capacity], "label": [label]})
+    encoding = {"y": alt.Y("capacity:Q")}
     rule = (
         alt.Chart(frame)
         .mark_rule(color=CAPACITY_COLOUR, strokeDash=[8, 4], strokeWidth=2)
@@ -138,11 +141,7 @@ def _capacity_rule(capacity: float, axis: str) -> alt.LayerChart:
         )
         .encode(**encoding, text="label:N")
     )
-    if axis == "y":
-        text = text.encode(x=alt.value(0))
-    else:
-        text = text.encode(y=alt.value(0))
-    return rule + text
+    return rule + text.encode(x=alt.value(0))
 
 
 def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
@@ -158,7 +157,9 @@ def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
     )
     order = list(dict.fromkeys(frame["value"]))
     base = alt.Chart(frame).encode(
-        y=alt.Y("value:N", sort=order, title=None),
+        y=alt.Y(
+            "value:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)
+        ),
         yOffset=alt.YOffset("version:N", sort=list(VERSIONS)),
         color=alt.Color("version:N", scale=version_colour(), title=None),
     )
@@ -179,7 +180,9 @@ def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
     points = base.mark_point(size=140, strokeWidth=2.5).encode(
         x="rate:Q",
         fill=alt.condition(
-            "datum.small", alt.value("white"), alt.Color("version:N", legend=None)
+            "datum.small",
+            alt.value("white"),
+            alt.Color("version:N", scale=version_colour(), legend=None),
         ),
         shape=alt.Shape(
             "reading:N",
@@ -205,7 +208,11 @@ def histogram_chart(bins: pd.DataFrame, threshold: float | None) -> alt.LayerCha
         alt.Chart(bins)
         .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
-            x=alt.X("start:Q", title="total score (draft)"),
+            x=alt.X(
+                "start:Q",
+                title="total score (draft)",
+                scale=alt.Scale(domainMin=0, nice=False),
+            ),
             x2="end:Q",
             y=alt.Y("sum(leads):Q", title="leads", stack=True),
             color=alt.Color(
@@ -274,7 +281,8 @@ def sweep_chart(
         )
     )
     if capacity_mqls:
-        volume = volume + _capacity_rule(capacity_mqls, axis="y")
+        label = f"SDR capacity over the history: {capacity_mqls:,.0f}"
+        volume = volume + _capacity_rule(capacity_mqls, label)
 
     rates = sweep.melt(
         id_vars=["threshold"],
@@ -288,8 +296,13 @@ def sweep_chart(
         .encode(
             x=alt.X("threshold:Q", title="MQL total threshold"),
             y=alt.Y("rate:Q", title="share", axis=alt.Axis(format="%")),
-            strokeDash=alt.StrokeDash("measure:N", title=None),
-            color=alt.value("#333333"),
+            color=alt.Color(
+                "measure:N",
+                scale=alt.Scale(
+                    domain=["precision", "coverage"], range=["#2CA02C", "#555555"]
+                ),
+                title=None,
+            ),
             tooltip=[
                 alt.Tooltip("threshold:Q"),
                 alt.Tooltip("measure:N"),

@@ -64,8 +64,22 @@ class Kpi:
             return f"{value:,.1f}"
         return f"{value:,.0f}"
 
-    def change_text(self) -> str:
-        """The change with its sign: ``+120``, ``−2.1 pts``, ``no change``."""
+    @property
+    def tone(self) -> str:
+        """``good``, ``bad`` or ``neutral``: how to colour the change.
+
+        Neutral for volume (it depends on the room's goal) and for changes
+        that are not significant.
+        """
+        if self.better is None or not self.difference:
+            return "neutral"
+        return "good" if self.better else "bad"
+
+    def change_text(self, significance: bool = True) -> str:
+        """The change with its sign: ``+120``, ``−2.1 pts``, ``no change``.
+
+        With ``significance``, a change whose intervals overlap says so.
+        """
         if self.difference is None:
             return "not measurable"
         if self.difference == 0:
@@ -78,7 +92,7 @@ class Kpi:
             text = f"{sign}{size:,.1f}"
         else:
             text = f"{sign}{size:,.0f}"
-        if self.significant is False:
+        if significance and self.significant is False:
             text += " (not significant)"
         return text
 
@@ -157,25 +171,25 @@ def headline_kpis(simulation: Simulation) -> list[Kpi]:
             "Leads sales would accept as ready for discovery.",
         ),
         _rate_kpi(
-            "MQL → SQL rate",
+            "MQL → SQL",
             deltas["mql_to_sql"],
             "Share of MQLs that became SQLs",
             better_up=True,
         ),
         _rate_kpi(
-            "MQLs → opportunity",
+            "MQL → opp.",
             deltas["mql_opportunity"],
             "Precision: share of MQLs that reached an opportunity",
             better_up=True,
         ),
         _rate_kpi(
-            "Opportunities caught",
+            "Opps caught",
             deltas["opportunity_coverage"],
             "Coverage: share of all opportunities that were MQLs first",
             better_up=True,
         ),
         Kpi(
-            "MQLs per week",
+            "MQLs / week",
             load.baseline_mean,
             load.draft_mean,
             load.draft_mean - load.baseline_mean,

@@ -92,21 +92,20 @@ def _controls(draft_data: dict) -> None:
 def _headline(simulation: Simulation) -> None:
     kpis = views.headline_kpis(simulation)
     columns = st.columns(len(kpis))
+    colours = {"good": "green", "bad": "red", "neutral": "gray"}
+    arrows = {"up": "up", "down": "down", "flat": "off"}
     for column, kpi in zip(columns, kpis):
-        if kpi.significant is False or kpi.better is None:
-            colour = "off"
-        else:
-            colour = "normal" if kpi.better == (kpi.direction == "up") else "inverse"
         column.metric(
             kpi.name,
             kpi.value_text("draft"),
-            delta=kpi.change_text(),
-            delta_color=colour,
-            delta_arrow="auto" if kpi.direction != "flat" else "off",
+            delta=kpi.change_text(significance=False),
+            delta_color=colours[kpi.tone],
+            delta_arrow=arrows[kpi.direction],
             help=kpi.note,
             border=True,
         )
-        column.caption(f"baseline {kpi.value_text('baseline')}")
+        verdict = " · **not significant**" if kpi.significant is False else ""
+        column.caption(f"baseline {kpi.value_text('baseline')}{verdict}")
     if simulation.caveats:
         st.info(simulation.caveats[0], icon=":material/info:")
         if len(simulation.caveats) > 1:
@@ -118,7 +117,8 @@ def _headline(simulation: Simulation) -> None:
 def _chart(chart: alt.TopLevelMixin, name: str) -> None:
     """Show a chart with PNG and SVG downloads made only when clicked."""
     chart = charts.projector(chart)
-    st.altair_chart(chart, width="stretch")
+    # theme=None keeps the projector fonts instead of Streamlit's smaller ones.
+    st.altair_chart(chart, width="stretch", theme=None)
     left, right, _ = st.columns([1, 1, 6])
     left.download_button(
         "PNG",

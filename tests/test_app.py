@@ -93,7 +93,7 @@ def test_moving_the_threshold_changes_the_kpis_by_what_the_simulator_says(
     assert mqls.delta == (f"+{difference:,}" if difference > 0 else "no change")
     assert _metric(app, "SQLs").value == f"{expected.draft.sql:,}"
     rate = expected.draft.rates["mql_opportunity"].value
-    assert _metric(app, "MQLs → opportunity").value == f"{rate:.1%}"
+    assert _metric(app, "MQL → opp.").value == f"{rate:.1%}"
 
 
 def test_invalid_yaml_shows_the_error_at_its_line(app):

@@ -128,7 +128,7 @@ def test_sweep_marks_the_current_threshold_on_both_panels():
 
     text = json.dumps(spec)
     assert text.count('"label": "now 50"') == 1  # one shared dataset
-    assert '"label": "SDR capacity 300/week"' in text
+    assert '"label": "SDR capacity over the history: 300"' in text
     rules = [layer for layer in _layers(spec) if layer["mark"]["type"] == "rule"]
     assert len(rules) == 3
 

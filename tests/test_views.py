@@ -117,18 +117,20 @@ def test_volume_kpis_count_every_mql_including_unworked_ones(simulation):
 
 def test_rate_kpis_leave_unworked_leads_out_and_say_not_significant(simulation):
     # Draft MQLs that sales worked: L1, L2, L4; SQLs among them: L1, L4.
-    rate = _kpi(simulation, "MQL → SQL rate")
+    rate = _kpi(simulation, "MQL → SQL")
 
     assert rate.baseline == 1.0
     assert rate.draft == pytest.approx(2 / 3)
     assert rate.direction == "down"
     assert rate.change_text() == "−33.3 pts (not significant)"
     assert rate.better is None
+    assert rate.tone == "neutral"
+    assert rate.change_text(significance=False) == "−33.3 pts"
 
 
 def test_coverage_kpi(simulation):
     # Opportunities: L1, L3, L4. Baseline MQLs caught L1; the draft L1 and L4.
-    coverage = _kpi(simulation, "Opportunities caught")
+    coverage = _kpi(simulation, "Opps caught")
 
     assert coverage.baseline == pytest.approx(1 / 3)
     assert coverage.draft == pytest.approx(2 / 3)
