@@ -209,11 +209,11 @@ def flips_frame(
 ) -> pd.DataFrame:
     """Every lead whose stage or queue differs, one row each.
 
-    Columns: ``lead_id``, ``change`` (``lead → mql``), ``baseline_stage``,
-    ``draft_stage``, ``baseline_queue``, ``draft_queue``, ``baseline_total``,
-    ``draft_total``, ``worked_by_sales`` (when the profile says), the
-    segment columns, ``reason`` (filled for the flips the simulation
-    explained; see :func:`add_reasons`) and ``row`` (the lead's position).
+    Columns: ``lead_id``, ``change`` (``lead → mql``), ``reason`` (filled
+    for the flips the simulation explained; see :func:`add_reasons`),
+    ``baseline_stage``, ``draft_stage``, ``baseline_queue``, ``draft_queue``,
+    ``baseline_total``, ``draft_total``, ``worked_by_sales`` (when the
+    profile says), the segment columns and ``row`` (the lead's position).
     Biggest stage moves first, then biggest score changes.
     """
     baseline, draft = _evaluations(simulation)
@@ -247,7 +247,7 @@ def flips_frame(
         if name in leads.frame.columns:
             frame[name] = leads.frame[name].to_numpy()[rows]
     listed = {flip.lead_id: flip.reason for flip in simulation.flips.listed}
-    frame["reason"] = frame["lead_id"].map(listed).fillna("")
+    frame.insert(2, "reason", frame["lead_id"].map(listed).fillna(""))
     frame["row"] = rows
     return frame
 

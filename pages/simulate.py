@@ -252,7 +252,17 @@ def _flips_tab(simulation: Simulation) -> None:
         shown.drop(columns=["row"]).head(500),
         hide_index=True,
         width="stretch",
-        column_config={"reason": st.column_config.TextColumn(width="large")},
+        column_config={
+            "lead_id": "lead",
+            "reason": st.column_config.TextColumn("why", width="large"),
+            "baseline_stage": "stage before",
+            "draft_stage": "stage in draft",
+            "baseline_queue": "queue before",
+            "draft_queue": "queue in draft",
+            "baseline_total": "score before",
+            "draft_total": "score in draft",
+            "worked_by_sales": "worked by sales",
+        },
     )
     if len(shown) > 500:
         st.caption(f"The first 500 of {len(shown):,} are shown; the CSV has all.")
