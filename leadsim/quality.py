@@ -198,6 +198,7 @@ def _missing_by_segment(leads: Leads, columns: dict[str, Column]) -> pd.DataFram
                     }
                 )
             )
+    parts = [part[part["leads"] > 0] for part in parts]
     if not parts:
         return pd.DataFrame(
             columns=["segment", "value", "leads", "field", "missing_share"]

@@ -48,7 +48,7 @@ def test_missing_share_overall_and_per_segment() -> None:
     table = report.missing_by_segment
     industry = table[(table["segment"] == "source") & (table["field"] == "industry")]
     shares = dict(zip(industry["value"], industry["missing_share"]))
-    assert shares == {"web": 0.5, "event": 0.75, "(missing)": 0.0}
+    assert shares == {"web": 0.5, "event": 0.75}
     assert report.fields_flagged("missing") == {"industry"}
 
 
