@@ -575,6 +575,13 @@ class _BlockDumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        # PyYAML writes these Unicode line breaks unquoted, and reads them back
+        # as spaces; double quotes keep them as written.
+        if any(char in data for char in _UNICODE_BREAKS):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
     def represent_dict(self, data: dict) -> yaml.MappingNode:
         flow = _fits_on_a_line(data, self.flow_width)
         return self.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flow)
@@ -584,6 +591,8 @@ class _BlockDumper(yaml.SafeDumper):
         return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+_BlockDumper.add_representer(str, _BlockDumper.represent_str)
 _BlockDumper.add_representer(dict, _BlockDumper.represent_dict)
 _BlockDumper.add_representer(list, _BlockDumper.represent_list)
 

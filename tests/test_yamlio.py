@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadsim.errors import CriteriaError, DataError
 from leadsim.yamlio import (
@@ -327,4 +329,29 @@ def test_dump_puts_small_containers_on_one_line_within_the_width() -> None:
         "values: ['a, b', 'c: d']\n"
         "deep: [{x: [1, 2]}]\n"
     )
+    assert load_yaml(text)[0] == data
+
+
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**12), max_value=10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.dictionaries(st.text(max_size=10), plain_values, max_size=5),
+    flow_width=st.sampled_from([0, 30, 88]),
+)
+def test_dump_then_load_gives_the_same_data(data: dict, flow_width: int) -> None:
+    text = dump_yaml(data, flow_width=flow_width)
+
     assert load_yaml(text)[0] == data
