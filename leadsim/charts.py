@@ -161,7 +161,11 @@ def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
             "value:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)
         ),
         yOffset=alt.YOffset("version:N", sort=list(VERSIONS)),
-        color=alt.Color("version:N", scale=version_colour(), title=None),
+        color=alt.Color(
+            "version:N",
+            scale=version_colour(),
+            legend=alt.Legend(title=None, symbolType="circle"),
+        ),
     )
     tooltip = [
         alt.Tooltip("value:N", title="segment"),
@@ -189,7 +193,7 @@ def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
             scale=alt.Scale(
                 domain=["ok", "too small to read"], range=["circle", "diamond"]
             ),
-            title=None,
+            legend=None,
         ),
         tooltip=tooltip,
     )

@@ -402,7 +402,13 @@ def rule_impact_frame(simulation: Simulation) -> pd.DataFrame:
                 "MQLs gained without it": impact.mqls_gained_without,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    # None (no leads to measure) becomes NaN, which tables show as blank.
+    measured = ["opportunity rate (matched)", "opportunity rate (rest)", "lift"]
+    frame[measured] = frame[measured].astype("float64")
+    return frame
 
 
 def score_bins(evaluation: Evaluation, width: float = 5.0) -> pd.DataFrame:
