@@ -602,8 +602,19 @@ def _rule_form(
             on_change=_update_rule,
             args=(section, index, "question", key("question")),
         )
+    st.text_input(
+        "note: why the teams agreed this (optional)",
+        value=rule.get("note", ""),
+        key=key("note"),
+        on_change=_update_rule,
+        args=(section, index, "note", key("note"), _optional_text),
+    )
     st.caption(f"id `{rule.get('id')}` · when {describe_condition(rule.get('when'))}")
     _condition_builder(section, index, rule.get("when"), fields, leads, lists)
+
+
+def _optional_text(value: str) -> str | None:
+    return value.strip() or None
 
 
 # --- the sections ------------------------------------------------------------------
@@ -830,7 +841,67 @@ def _routing_tab(document: dict, fields, leads, counts) -> None:
     )
 
 
-def _glossary_tab(document: dict) -> None:
+def _about_tab(document: dict) -> None:
+    st.subheader("What this criteria file is")
+    st.text_input(
+        "title",
+        value=document.get("title", ""),
+        key=_key("about", "title"),
+        on_change=_edit,
+        args=(("title",), _key("about", "title")),
+    )
+    st.text_area(
+        "description",
+        value=document.get("description", ""),
+        key=_key("about", "description"),
+        on_change=_edit,
+        args=(("description",), _key("about", "description")),
+        kwargs={"convert": _optional_text},
+    )
+    owners = document.get("owners") or {}
+    left, right = st.columns(2)
+    for column, team in ((left, "marketing"), (right, "sales")):
+        column.text_input(
+            f"owner for {team}",
+            value=owners.get(team, ""),
+            key=_key("about", team),
+            on_change=_edit,
+            args=(("owners", team), _key("about", team)),
+        )
+    _lists_editor(document)
+    _glossary_editor(document)
+
+
+def _lists_editor(document: dict) -> None:
+    st.subheader("Named lists that rules can use")
+    lists = document.get("lists") or {}
+    rows = [
+        {"name": name, "values": ", ".join(map(str, values))}
+        for name, values in lists.items()
+    ]
+    with st.form(_key("lists", "form")):
+        edited = st.data_editor(
+            rows or [{"name": "", "values": ""}],
+            num_rows="dynamic",
+            width="stretch",
+            key=_key("lists", "table"),
+            column_config={"values": st.column_config.TextColumn(width="large")},
+        )
+        if st.form_submit_button("Apply list changes"):
+            named = {
+                str(row["name"]).strip(): [
+                    item.strip()
+                    for item in str(row.get("values") or "").split(",")
+                    if item.strip()
+                ]
+                for row in edited
+                if row.get("name") and str(row["name"]).strip()
+            }
+            _commit(editing.set_path(document, ("lists",), named or None))
+            st.rerun()
+
+
+def _glossary_editor(document: dict) -> None:
     st.subheader("Glossary: the words both teams agreed on")
     glossary = document.get("glossary") or {}
     rows = [{"term": term, "meaning": meaning} for term, meaning in glossary.items()]
@@ -840,6 +911,7 @@ def _glossary_tab(document: dict) -> None:
             num_rows="dynamic",
             width="stretch",
             key=_key("glossary", "table"),
+            column_config={"meaning": st.column_config.TextColumn(width="large")},
         )
         if st.form_submit_button("Apply glossary changes"):
             terms = {
@@ -1088,7 +1160,7 @@ tabs = st.tabs(
         "Exclusions",
         "SQL",
         "Routing",
-        "Glossary",
+        "About, lists & glossary",
         "YAML",
     ],
     key="design_tab",
@@ -1100,7 +1172,7 @@ sections = [
     lambda: _exclusions_tab(document, fields, leads, counts),
     lambda: _sql_tab(document, fields, leads, counts),
     lambda: _routing_tab(document, fields, leads, counts),
-    lambda: _glossary_tab(document),
+    lambda: _about_tab(document),
     lambda: _yaml_tab(problems),
 ]
 # Only the open tab is built: the others cost nothing on a rerun.

@@ -190,3 +190,40 @@ def test_a_second_session_is_independent(repo_root, criteria_root):
     assert first.slider(key="simulate_threshold").value == threshold - 10
     assert second.slider(key="simulate_threshold").value == threshold
     assert _metric(first, "MQLs").value != _metric(second, "MQLs").value
+
+
+DESIGN_TABS = [
+    "Scoring",
+    "Threshold & fast track",
+    "Exclusions",
+    "SQL",
+    "Routing",
+    "About, lists & glossary",
+    "YAML",
+]
+
+
+@pytest.mark.parametrize("tab", DESIGN_TABS)
+def test_every_design_tab_renders_with_its_first_rule_open(app, tab):
+    _open(app, "design")
+    app.session_state["design_tab"] = tab
+    for section in ("fit", "exclude", "fast_track", "require", "routing"):
+        app.session_state[f"design_rule:{section}:0"] = True
+
+    app.run()
+
+    assert not app.exception, app.exception[0].stack_trace if app.exception else ""
+
+
+def test_the_title_is_edited_without_yaml(app):
+    _open(app, "design")
+    app.session_state["design_tab"] = "About, lists & glossary"
+    app.run()
+
+    app.text_input(key=_widget_key(app, ":about:title")).set_value("Q3 stages").run()
+
+    assert parse_criteria(app.session_state["leadsim_draft_text"]).title == "Q3 stages"
+
+
+def _widget_key(app: AppTest, suffix: str) -> str:
+    return next(box.key for box in app.text_input if box.key.endswith(suffix))
