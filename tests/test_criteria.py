@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadsim.criteria import (
     Rule,
@@ -20,6 +23,7 @@ from leadsim.criteria import (
     referenced_fields,
 )
 from leadsim.errors import CriteriaError
+from leadsim.yamlio import dump_yaml
 
 EXAMPLES = Path(__file__).parent / "criteria_examples"
 VALID = sorted((EXAMPLES / "valid").glob("*.yaml"))
@@ -446,3 +450,55 @@ def test_check_against_leads_covers_routing_and_nested_conditions() -> None:
     kinds["created_at"] = "number"
     [problem] = check_against_leads(criteria, leads_with(**kinds))
     assert "compare it with numbers, not '2025-09-01'" in problem.message
+
+
+def all_paths(value: object, path: tuple = ()) -> list[tuple]:
+    """Every key path in a document, the document itself included."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += all_paths(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += all_paths(child, (*path, index))
+    return found
+
+
+odd_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", "x", "sql", "fit", "2026-01-01", "industry", "a-b"]),
+    st.lists(st.sampled_from([1, "a", None]), max_size=3),
+    st.fixed_dictionaries({"list": st.sampled_from(["target_industries", "x"])}),
+    st.fixed_dictionaries({"field": st.just("industry")}),
+    st.fixed_dictionaries({"stage": st.just("mql")}),
+    st.fixed_dictionaries({"all": st.just([])}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_mutation_is_valid_or_a_criteria_error(data: st.DataObject) -> None:
+    """No edit of a valid file can crash validation: every outcome is reported."""
+    path = data.draw(st.sampled_from(VALID), label="example")
+    document = copy.deepcopy(load_criteria(path).data)
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        target = data.draw(st.sampled_from(all_paths(document)[1:]), label="path")
+        parent = document
+        for step in target[:-1]:
+            parent = parent[step]
+        if data.draw(st.booleans(), label="delete"):
+            del parent[target[-1]]
+        else:
+            parent[target[-1]] = data.draw(odd_values, label="value")
+
+    try:
+        criteria = parse_criteria(dump_yaml(document), "mutated.yaml")
+    except CriteriaError as error:
+        assert error.errors
+        assert all(problem.file == "mutated.yaml" for problem in error.problems)
+        assert all(problem.message for problem in error.problems)
+    else:
+        assert criteria.rules() is not None
