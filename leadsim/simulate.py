@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ import pandas as pd
 from leadsim import stats
 from leadsim.conditions import ConditionCache, resolve_lists
 from leadsim.dataset import EPOCH, Leads
-from leadsim.evaluate import Evaluation, decay_factor, evaluate
+from leadsim.evaluate import Evaluation, evaluate
 from leadsim.stats import MQL_CODE, SQL_CODE, STAGES, Delta, Rate
 
 logger = logging.getLogger(__name__)
@@ -502,26 +503,13 @@ def compare(
     leads = draft.leads
     facts = _Facts.build(baseline, draft)
 
-    baseline_table = stats.funnel_table(
-        facts.baseline_stage, facts.opportunity, facts.won, facts.amount
-    )
-    draft_table = stats.funnel_table(
-        facts.draft_stage,
-        facts.opportunity,
-        facts.won,
-        facts.amount,
-        facts.unobserved_mql,
-        facts.unobserved_sql,
-    )
-    weekly, load = _weekly(facts, capacity)
-    segments = {
-        column: _segment(leads, column, facts)
-        for column in leads.profile.segments
-        if column in leads.columns
-    }
+    overall = facts.count()
+    baseline_table, draft_table = facts.tables(overall)
+    weekly, load = _weekly(facts, overall, capacity)
+    segments = {column: _segment(column, facts) for column in facts.lead.groupings}
     flips = _flips(baseline, draft, facts, max_flips)
     simulation = Simulation(
-        dataset=_dataset_info(leads, facts),
+        dataset=_dataset_info(leads, facts.lead),
         capacity=capacity,
         baseline_criteria=_criteria_info(baseline.criteria),
         draft_criteria=_criteria_info(draft.criteria),
@@ -531,8 +519,8 @@ def compare(
         segments=segments,
         weekly=weekly,
         load=load,
-        sweep=sweep(draft, facts.baseline_stage >= MQL_CODE),
-        rules=rule_impact(draft, baseline, facts.worked),
+        sweep=_sweep(draft, facts),
+        rules=rule_impact(draft, baseline, facts.worked, facts.opportunity),
         caveats=[],
         evaluations=(baseline, draft),
     )
@@ -550,51 +538,155 @@ def compare(
 
 
 @dataclass
-class _Facts:
-    """Per-lead arrays every part of the comparison reads."""
+class _Grouping:
+    """A segment column's values as group codes, folded into counting keys."""
 
-    baseline_stage: np.ndarray
-    draft_stage: np.ndarray
+    labels: list[str]
+    groups: np.ndarray
+    keys: np.ndarray  # (group * week slots + week slot) * 256, per lead
+
+
+@dataclass
+class _LeadFacts:
+    """Everything the comparison needs that depends on the leads alone.
+
+    Kept per dataset (see :func:`_lead_facts`), so that a workshop's
+    repeated simulations on one history do not redo this work.
+    """
+
     opportunity: np.ndarray
     won: np.ndarray
     amount: np.ndarray
+    amount_rows: np.ndarray
     worked: np.ndarray | None
+    created_days: np.ndarray
+    week_starts: np.ndarray
+    undated: int
+    created_range: tuple[str | None, str | None]
+    keys: np.ndarray  # week slot * 256; undated leads in the last slot
+    groupings: dict[str, _Grouping]
+
+    @property
+    def slots(self) -> int:
+        """Week slots: one per week, plus one for undated leads."""
+        return len(self.week_starts) + 1
+
+
+_LEAD_FACTS: OrderedDict[str, _LeadFacts] = OrderedDict()
+_LEAD_FACTS_KEPT = 2
+
+
+def _lead_facts(leads: Leads) -> _LeadFacts:
+    """The lead-only facts of ``leads``, memoised on its fingerprint."""
+    key = f"{leads.fingerprint}:{len(leads)}"
+    found = _LEAD_FACTS.get(key)
+    if found is not None:
+        _LEAD_FACTS.move_to_end(key)
+        return found
+
+    size = len(leads)
+    amount = stats.as_amounts(leads.outcome("amount"), size)
+    worked = leads.outcome("worked")
+    created = leads.created_days()
+    week, starts = stats.week_index(created)
+    slot = np.where(week < 0, len(starts), week)
+    slots = len(starts) + 1
+    groupings = {}
+    for column in leads.profile.segments:
+        if column not in leads.columns:
+            continue
+        groups, labels = segment_codes(leads, column)
+        keys = (groups.astype(np.int64) * slots + slot) * 256
+        groupings[column] = _Grouping(labels, groups, keys)
+    facts = _LeadFacts(
+        opportunity=stats.as_flags(leads.outcome("opportunity"), size),
+        won=stats.as_flags(leads.outcome("won"), size),
+        amount=amount,
+        amount_rows=np.flatnonzero(amount),
+        worked=None if worked is None else stats.as_flags(worked, size),
+        created_days=created,
+        week_starts=starts,
+        undated=int(np.count_nonzero(week < 0)),
+        created_range=_created_range(created),
+        keys=slot.astype(np.int64) * 256,
+        groupings=groupings,
+    )
+    _LEAD_FACTS[key] = facts
+    while len(_LEAD_FACTS) > _LEAD_FACTS_KEPT:
+        _LEAD_FACTS.popitem(last=False)
+    return facts
+
+
+@dataclass
+class _Facts:
+    """Per-lead arrays of one comparison: both stages and the paired class."""
+
+    lead: _LeadFacts
+    baseline_stage: np.ndarray
+    draft_stage: np.ndarray
     unobserved_mql: np.ndarray
     unobserved_sql: np.ndarray
-    created_days: np.ndarray
-    week: np.ndarray
-    week_starts: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def worked(self) -> np.ndarray | None:
+        """Whether sales worked each lead (None when the profile cannot say)."""
+        return self.lead.worked
+
+    @property
+    def opportunity(self) -> np.ndarray:
+        """Whether each lead reached an opportunity."""
+        return self.lead.opportunity
 
     @classmethod
     def build(cls, baseline: Evaluation, draft: Evaluation) -> _Facts:
-        leads = draft.leads
-        size = len(leads)
+        lead = _lead_facts(draft.leads)
         base_stage = stats.stage_codes(baseline.stage_code)
         draft_stage = stats.stage_codes(draft.stage_code)
-
-        worked = leads.outcome("worked")
-        if worked is None:
-            nobody = np.zeros(size, dtype=bool)
+        if lead.worked is None:
+            nobody = np.zeros(len(base_stage), dtype=bool)
             new_mql, new_sql = nobody, nobody
         else:
-            never = ~stats.as_flags(worked, size)
+            never = ~lead.worked
             new_mql = never & (draft_stage >= MQL_CODE) & (base_stage < MQL_CODE)
             new_sql = never & (draft_stage == SQL_CODE) & (base_stage != SQL_CODE)
-        created = leads.created_days()
-        week, starts = stats.week_index(created)
-        return cls(
-            baseline_stage=base_stage,
-            draft_stage=draft_stage,
-            opportunity=stats.as_flags(leads.outcome("opportunity"), size),
-            won=stats.as_flags(leads.outcome("won"), size),
-            amount=stats.as_amounts(leads.outcome("amount"), size),
-            worked=None if worked is None else stats.as_flags(worked, size),
-            unobserved_mql=new_mql,
-            unobserved_sql=new_sql,
-            created_days=created,
-            week=week,
-            week_starts=starts,
+        classes = stats.paired_classes(
+            base_stage, draft_stage, lead.opportunity, lead.won, new_mql, new_sql
         )
+        return cls(lead, base_stage, draft_stage, new_mql, new_sql, classes)
+
+    def count(self, grouping: _Grouping | None = None) -> np.ndarray:
+        """Leads per group, week slot and paired class, in one bincount.
+
+        Shape (groups, week slots, 4, 4, 2, 2, 2, 2).
+        """
+        keys = self.lead.keys if grouping is None else grouping.keys
+        groups = 1 if grouping is None else len(grouping.labels)
+        size = groups * self.lead.slots * 256
+        counts = np.bincount(keys + self.classes, minlength=size)
+        return counts.reshape(groups, self.lead.slots, 4, 4, 2, 2, 2, 2)
+
+    def tables(
+        self, counts: np.ndarray, grouping: _Grouping | None = None
+    ) -> tuple[stats.FunnelTable, stats.FunnelTable]:
+        """Baseline and draft funnel tables per group from :meth:`count`."""
+        rows = self.lead.amount_rows
+        row_groups = (
+            np.zeros(len(rows), dtype=np.int64)
+            if grouping is None
+            else grouping.groups[rows].astype(np.int64)
+        )
+        return stats.split_pairs(
+            counts.sum(axis=1), self.classes[rows], self.lead.amount[rows], row_groups
+        )
+
+    def weekly_stages(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Leads per group, created week and stage: (baseline, draft).
+
+        Each has shape (groups, weeks, 4); undated leads are left out.
+        """
+        pairs = counts[:, :-1].sum(axis=(4, 5, 6, 7))
+        return pairs.sum(axis=3), pairs.sum(axis=2)
 
 
 def _funnel(numbers: Mapping[str, np.ndarray], group: int = 0) -> Funnel:
@@ -616,18 +708,17 @@ def _day_text(day: int) -> str:
     return (EPOCH + dt.timedelta(days=int(day))).isoformat()
 
 
-def _weekly(facts: _Facts, capacity: float | None) -> tuple[Weekly, SalesLoad]:
-    week, starts = facts.week, facts.week_starts
-    size = len(starts)
-    baseline = stats.weekly_counts(facts.baseline_stage, week, size)
-    draft = stats.weekly_counts(facts.draft_stage, week, size)
+def _weekly(
+    facts: _Facts, counts: np.ndarray, capacity: float | None
+) -> tuple[Weekly, SalesLoad]:
+    baseline, draft = facts.weekly_stages(counts)
     weekly = Weekly(
-        weeks=[_day_text(day) for day in starts],
-        baseline_mql=baseline[:, MQL_CODE:].sum(axis=1).tolist(),
-        baseline_sql=baseline[:, SQL_CODE].tolist(),
-        draft_mql=draft[:, MQL_CODE:].sum(axis=1).tolist(),
-        draft_sql=draft[:, SQL_CODE].tolist(),
-        undated=int(np.count_nonzero(week < 0)),
+        weeks=[_day_text(day) for day in facts.lead.week_starts],
+        baseline_mql=baseline[0, :, MQL_CODE:].sum(axis=1).tolist(),
+        baseline_sql=baseline[0, :, SQL_CODE].tolist(),
+        draft_mql=draft[0, :, MQL_CODE:].sum(axis=1).tolist(),
+        draft_sql=draft[0, :, SQL_CODE].tolist(),
+        undated=facts.lead.undated,
     )
     return weekly, _sales_load(weekly, capacity)
 
@@ -653,49 +744,25 @@ def _sales_load(weekly: Weekly, capacity: float | None) -> SalesLoad:
     )
 
 
-def _segment(leads: Leads, column: str, facts: _Facts) -> list[SegmentValue]:
-    groups, labels = segment_codes(leads, column)
-    size = len(labels)
-    baseline = stats.funnel_table(
-        facts.baseline_stage,
-        facts.opportunity,
-        facts.won,
-        facts.amount,
-        groups=groups,
-        n_groups=size,
-    ).numbers()
-    draft = stats.funnel_table(
-        facts.draft_stage,
-        facts.opportunity,
-        facts.won,
-        facts.amount,
-        facts.unobserved_mql,
-        facts.unobserved_sql,
-        groups=groups,
-        n_groups=size,
-    ).numbers()
-
-    week, weeks = facts.week, len(facts.week_starts)
-    dated = week >= 0
-
-    def weekly_mql(stage: np.ndarray) -> np.ndarray:
-        keep = dated & (stage >= MQL_CODE)
-        codes = groups[keep].astype(np.int64) * weeks + week[keep]
-        return np.bincount(codes, minlength=size * weeks).reshape(size, weeks)
-
-    base_weekly = weekly_mql(facts.baseline_stage)
-    draft_weekly = weekly_mql(facts.draft_stage)
+def _segment(column: str, facts: _Facts) -> list[SegmentValue]:
+    grouping = facts.lead.groupings[column]
+    counts = facts.count(grouping)
+    base_table, draft_table = facts.tables(counts, grouping)
+    baseline, draft = base_table.numbers(), draft_table.numbers()
+    base_weekly, draft_weekly = facts.weekly_stages(counts)
+    base_mql = base_weekly[:, :, MQL_CODE:].sum(axis=2)
+    draft_mql = draft_weekly[:, :, MQL_CODE:].sum(axis=2)
     return [
         SegmentValue(
             value=label,
             baseline=_funnel(baseline, group),
             draft=_funnel(draft, group),
             weekly_mql={
-                "baseline": base_weekly[group].tolist(),
-                "draft": draft_weekly[group].tolist(),
+                "baseline": base_mql[group].tolist(),
+                "draft": draft_mql[group].tolist(),
             },
         )
-        for group, label in enumerate(labels)
+        for group, label in enumerate(grouping.labels)
     ]
 
 
@@ -721,7 +788,7 @@ def segment_codes(leads: Leads, column: str) -> tuple[np.ndarray, list[str]]:
     labels = [MISSING_LABEL, *names]
     order = [code for code in np.argsort(-counts, kind="stable") if counts[code] > 0]
     kept = order[:MAX_SEGMENT_VALUES]
-    remap = np.full(len(labels), len(kept), dtype=np.int64)
+    remap = np.full(len(labels), len(kept), dtype=np.int32)
     remap[kept] = np.arange(len(kept))
     final_labels = [labels[code] for code in kept]
     if len(order) > len(kept):
@@ -739,17 +806,22 @@ def _number_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _dataset_info(leads: Leads, facts: _Facts) -> dict[str, Any]:
-    created = facts.created_days
-    dated = created[~np.isnan(created)]
+def _created_range(created: np.ndarray) -> tuple[str | None, str | None]:
+    if np.isnan(created).all():
+        return None, None
+    return _day_text(np.nanmin(created)), _day_text(np.nanmax(created))
+
+
+def _dataset_info(leads: Leads, facts: _LeadFacts) -> dict[str, Any]:
+    first, last = facts.created_range
     return {
         "source": leads.source,
         "fingerprint": leads.fingerprint,
         "leads": len(leads),
         "as_of": leads.as_of.isoformat(),
-        "first_created": _day_text(dated.min()) if len(dated) else None,
-        "last_created": _day_text(dated.max()) if len(dated) else None,
-        "segments": [name for name in leads.profile.segments if name in leads.columns],
+        "first_created": first,
+        "last_created": last,
+        "segments": list(facts.groupings),
         "worked_known": facts.worked is not None,
     }
 
@@ -824,6 +896,39 @@ def sweep(draft: Evaluation, baseline_mql: np.ndarray | None = None) -> Sweep:
     """
     leads = draft.leads
     size = len(leads)
+    if baseline_mql is None:
+        baseline_mql = draft.stage_code >= MQL_CODE
+    worked = leads.outcome("worked")
+    return _sweep_curve(
+        draft,
+        baseline_mql,
+        None if worked is None else stats.as_flags(worked, size),
+        stats.as_flags(leads.outcome("opportunity"), size),
+        stats.as_flags(leads.outcome("won"), size),
+        stats.as_amounts(leads.outcome("amount"), size),
+    )
+
+
+def _sweep(draft: Evaluation, facts: _Facts) -> Sweep:
+    return _sweep_curve(
+        draft,
+        facts.baseline_stage >= MQL_CODE,
+        facts.worked,
+        facts.opportunity,
+        facts.lead.won,
+        facts.lead.amount,
+    )
+
+
+def _sweep_curve(
+    draft: Evaluation,
+    baseline_mql: np.ndarray,
+    worked: np.ndarray | None,
+    opportunity: np.ndarray,
+    won: np.ndarray,
+    amount: np.ndarray,
+) -> Sweep:
+    size = len(draft.total)
     sections = _rules_by_section(draft.criteria)
     threshold = _threshold(draft.criteria)
 
@@ -833,14 +938,10 @@ def sweep(draft: Evaluation, baseline_mql: np.ndarray | None = None) -> Sweep:
     for group in SCORE_GROUPS:
         if group in threshold:
             others_hold &= getattr(draft, group) >= threshold[group]
-
-    if baseline_mql is None:
-        baseline_mql = draft.stage_code >= MQL_CODE
-    worked = leads.outcome("worked")
     if worked is None:
         unobserved = np.zeros(size, dtype=bool)
     else:
-        unobserved = ~stats.as_flags(worked, size) & ~baseline_mql
+        unobserved = ~worked & ~baseline_mql
 
     top = _max_reachable(draft.criteria, sections)
     observed_top = float(draft.total.max()) if size else 0.0
@@ -849,9 +950,9 @@ def sweep(draft: Evaluation, baseline_mql: np.ndarray | None = None) -> Sweep:
         draft.total,
         ~excluded & ~fast & others_hold,
         ~excluded & fast,
-        stats.as_flags(leads.outcome("opportunity"), size),
-        stats.as_flags(leads.outcome("won"), size),
-        stats.as_amounts(leads.outcome("amount"), size),
+        opportunity,
+        won,
+        amount,
         unobserved,
         max_threshold,
     )
@@ -887,9 +988,12 @@ def _sweep_result(curve: stats.SweepCurve, threshold: Mapping[str, float]) -> Sw
 class _WithoutRule:
     """Recomputes the draft's MQL stage with one rule taken out.
 
-    Group scores are rebuilt from the raw point sums (sum, decay, floor, cap,
-    as the evaluator does) for the leads the rule matches only, so a rule
-    costs a pass over its own matches, not a re-evaluation.
+    Only leads whose MQL stage a points rule can change are candidates: MQLs
+    by threshold (a positive rule can take them out) and non-MQLs matched by
+    a negative rule (taking it out can lift them). Their raw point sums are
+    gathered once; a rule then costs a pass over its own candidates, and
+    group scores are finished as the evaluator does (sum, decay, floor,
+    cap), never a re-evaluation.
     """
 
     def __init__(self, draft: Evaluation) -> None:
@@ -902,30 +1006,65 @@ class _WithoutRule:
         self.excluded = _count_matches(self.sections["exclude"], draft.matches, size)
         self.fast = _count_matches(self.sections["fast_track"], draft.matches, size)
         self.is_mql = draft.stage_code >= MQL_CODE
-        self.meets = self._meets(draft.fit, draft.engagement)
+        self.meets = self._meets(draft.fit, draft.engagement, draft.total)
+
+        scoring = [rule for group in SCORE_GROUPS for rule in self.sections[group]]
+        raising = [float(r.points) for r in scoring if (r.points or 0) > 0]
+        lowering = [rule for rule in scoring if (rule.points or 0) < 0]
+        # Decay, floor and cap never move a group score by more than the
+        # points taken out, so a lead whose every minimum holds (or fails)
+        # by more than the largest such points cannot change stage.
+        slack = self._slack(draft.fit, draft.engagement, draft.total)
+        free = (self.excluded == 0) & (self.fast == 0)
+        candidates = self.is_mql & (slack < max(raising, default=0.0))
+        if lowering:
+            biggest_lift = max(-float(rule.points) for rule in lowering)
+            lifted = _count_matches(lowering, draft.matches, size) > 0
+            candidates |= ~self.is_mql & lifted & (slack >= -biggest_lift)
+        self.rows = np.flatnonzero(free & candidates)
+
+        self.hits: dict[str, np.ndarray] = {}
         self.raw: dict[str, np.ndarray] = {}
         for group in SCORE_GROUPS:
-            raw = np.zeros(size)
+            raw = np.zeros(len(self.rows))
             for rule in self.sections[group]:
-                np.add(
-                    raw, float(rule.points or 0), out=raw, where=draft.matches[rule.id]
-                )
+                if rule.points:
+                    self.hits[rule.id] = draft.matches[rule.id][self.rows]
+                    raw += self.hits[rule.id] * float(rule.points)
             self.raw[group] = raw
         decay = (self.mql_spec.get("engagement") or {}).get("decay")
-        self.decay = decay_factor(leads, decay) if decay else None
+        self.decay = _decay_at(leads, decay, self.rows) if decay else None
+        self.scores = {
+            "fit": draft.fit[self.rows],
+            "engagement": draft.engagement[self.rows],
+        }
+        self.rows_mql = self.is_mql[self.rows]
+        self.rows_slack = slack[self.rows]
 
-    def _meets(self, fit: np.ndarray, engagement: np.ndarray) -> np.ndarray:
-        scores = {"fit": fit, "engagement": engagement, "total": fit + engagement}
+    def _slack(
+        self, fit: np.ndarray, engagement: np.ndarray, total: np.ndarray
+    ) -> np.ndarray:
+        """How far each lead is above its tightest minimum (negative: below)."""
+        scores = {"fit": fit, "engagement": engagement, "total": total}
+        slack = np.full(len(fit), np.inf)
+        for name, minimum in self.threshold.items():
+            slack = np.minimum(slack, scores[name] - minimum)
+        return slack
+
+    def _meets(
+        self, fit: np.ndarray, engagement: np.ndarray, total: np.ndarray
+    ) -> np.ndarray:
+        scores = {"fit": fit, "engagement": engagement, "total": total}
         meets = np.ones(len(fit), dtype=bool)
         for name, minimum in self.threshold.items():
             meets &= scores[name] >= minimum
         return meets
 
-    def _finish(self, group: str, raw: np.ndarray, index: np.ndarray) -> np.ndarray:
+    def _finish(self, group: str, raw: np.ndarray, picked: np.ndarray) -> np.ndarray:
         spec = self.mql_spec.get(group) or {}
         score = raw
         if group == "engagement" and self.decay is not None:
-            score = score * self.decay[index]
+            score = score * self.decay[picked]
         score = np.maximum(score, 0.0)
         if spec.get("cap") is not None:
             score = np.minimum(score, float(spec["cap"]))
@@ -944,17 +1083,36 @@ class _WithoutRule:
         if rule.section not in SCORE_GROUPS or not rule.points:
             return 0, 0
 
-        index = np.flatnonzero(matched & (self.excluded == 0))
-        scores = {
-            "fit": self.draft.fit[index],
-            "engagement": self.draft.engagement[index],
-        }
-        raw = self.raw[rule.section][index] - float(rule.points)
-        scores[rule.section] = self._finish(rule.section, raw, index)
-        now = self._meets(scores["fit"], scores["engagement"]) | (self.fast[index] > 0)
-        before = self.is_mql[index]
-        lost = int(np.count_nonzero(before & ~now))
-        return lost, int(np.count_nonzero(~before & now))
+        points = float(rule.points)
+        hit = self.hits[rule.id]
+        # A positive rule can only take out MQLs with less slack than its
+        # points; a negative one can only lift leads it lacks that much for.
+        if points > 0:
+            reach = self.rows_mql & (self.rows_slack < points)
+        else:
+            reach = ~self.rows_mql & (self.rows_slack >= points)
+        picked = np.flatnonzero(hit & reach)
+        scores = {group: self.scores[group][picked] for group in SCORE_GROUPS}
+        raw = self.raw[rule.section][picked] - points
+        scores[rule.section] = self._finish(rule.section, raw, picked)
+        now = self._meets(
+            scores["fit"], scores["engagement"], scores["fit"] + scores["engagement"]
+        )
+        before = self.rows_mql[picked]
+        return (
+            int(np.count_nonzero(before & ~now)),
+            int(np.count_nonzero(~before & now)),
+        )
+
+
+def _decay_at(leads: Leads, decay: Mapping[str, Any], rows: np.ndarray) -> np.ndarray:
+    """The engagement decay factor of ``rows``, as :func:`decay_factor` gives it."""
+    column = leads.columns[str(decay["date_field"])]
+    assert column.values is not None
+    age = leads.as_of_day - column.values[rows]
+    usable = ~np.isnan(age) & (age >= 0)
+    half_life = float(decay["half_life_days"])
+    return np.where(usable, 0.5 ** (np.where(usable, age, 0.0) / half_life), 1.0)
 
 
 @dataclass(frozen=True)
@@ -995,6 +1153,7 @@ def rule_impact(
     draft: Evaluation,
     baseline: Evaluation | None = None,
     worked: np.ndarray | None = None,
+    opportunity: np.ndarray | None = None,
 ) -> list[RuleImpact]:
     """Per rule of the draft: leads matched, opportunity lift, MQLs without it.
 
@@ -1005,7 +1164,9 @@ def rule_impact(
     leads = draft.leads
     size = len(leads)
     basis = np.ones(size, dtype=bool) if worked is None else worked
-    opportunity = stats.as_flags(leads.outcome("opportunity"), size) & basis
+    if opportunity is None:
+        opportunity = stats.as_flags(leads.outcome("opportunity"), size)
+    opportunity = opportunity & basis
     basis_n = int(np.count_nonzero(basis))
     basis_opportunity = int(np.count_nonzero(opportunity))
     previous = _rule_views(baseline.criteria) if baseline else {}
@@ -1053,22 +1214,23 @@ def rule_impact(
 def _unified_queues(
     baseline: Evaluation, draft: Evaluation
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Queue codes of both evaluations mapped onto one list of names."""
+    """One list of queue names, and each evaluation's codes mapped onto it."""
     names = list(dict.fromkeys([*baseline.queues, *draft.queues]))
     position = {name: code for code, name in enumerate(names)}
-    base_map = np.array([position[name] for name in baseline.queues], dtype=np.int64)
-    draft_map = np.array([position[name] for name in draft.queues], dtype=np.int64)
-    return (
-        names,
-        base_map[baseline.queue_code] if len(base_map) else baseline.queue_code,
-        draft_map[draft.queue_code] if len(draft_map) else draft.queue_code,
-    )
+    base_map = np.array([position[name] for name in baseline.queues], dtype=np.int32)
+    draft_map = np.array([position[name] for name in draft.queues], dtype=np.int32)
+    return names, base_map, draft_map
 
 
 def _flips(
     baseline: Evaluation, draft: Evaluation, facts: _Facts, max_flips: int
 ) -> Flips:
-    names, base_queue, draft_queue = _unified_queues(baseline, draft)
+    names, base_map, draft_map = _unified_queues(baseline, draft)
+    if list(baseline.queues) == list(draft.queues):
+        base_queue, draft_queue = baseline.queue_code, draft.queue_code
+    else:
+        base_queue = base_map[baseline.queue_code]
+        draft_queue = draft_map[draft.queue_code]
     stage_changed = facts.baseline_stage != facts.draft_stage
     flipped = np.flatnonzero(stage_changed | (base_queue != draft_queue))
     stage_changes = int(np.count_nonzero(stage_changed))
@@ -1098,7 +1260,7 @@ def _flips(
         if pairs[code] and code // width != code % width
     ]
 
-    listed = _listing_order(baseline, draft, facts, flipped)[:max_flips]
+    listed = _listing_order(baseline, draft, facts, flipped, max_flips)
     reasons = explain(baseline, draft, listed)
     id_column = draft.leads.frame[draft.leads.profile.id_column]
     ids = id_column.iloc[listed].astype(str).tolist()
@@ -1125,7 +1287,11 @@ def _flips(
 
 
 def _listing_order(
-    baseline: Evaluation, draft: Evaluation, facts: _Facts, flipped: np.ndarray
+    baseline: Evaluation,
+    draft: Evaluation,
+    facts: _Facts,
+    flipped: np.ndarray,
+    limit: int,
 ) -> np.ndarray:
     """Flipped rows in the order they are listed: a sample of every kind first.
 
@@ -1137,15 +1303,25 @@ def _listing_order(
     before = facts.baseline_stage[flipped].astype(np.int64)
     after = facts.draft_stage[flipped].astype(np.int64)
     kind = np.where(before != after, before * 4 + after, 16)
+    distance = np.abs(after - before)
     change = np.abs(draft.total[flipped] - baseline.total[flipped])
 
-    by_kind = np.lexsort((flipped, -change, kind))
-    sorted_kind = kind[by_kind]
-    starts = np.flatnonzero(np.r_[True, sorted_kind[1:] != sorted_kind[:-1]])
-    sizes = np.diff(np.r_[starts, len(sorted_kind)])
-    rank = np.arange(len(sorted_kind)) - np.repeat(starts, sizes)
-    distance = np.abs(after - before)[by_kind]
-    return flipped[by_kind][np.lexsort((flipped[by_kind], -distance, rank))]
+    by_change = np.argsort(-change, kind="stable")
+    sorted_kind = kind[by_change]
+    queues = {
+        int(code): by_change[sorted_kind == code][:limit]
+        for code in np.unique(sorted_kind)
+    }
+    # Round robin: the n-th flip of every kind, bigger stage moves first.
+    kinds = sorted(queues, key=lambda code: (-int(distance[queues[code][0]]), code))
+    picked: list[int] = []
+    for rank in range(limit):
+        picked += [
+            int(queues[code][rank]) for code in kinds if rank < len(queues[code])
+        ]
+        if len(picked) >= limit:
+            break
+    return flipped[np.asarray(picked[:limit], dtype=np.int64)]
 
 
 def _number(value: float) -> str:
@@ -1224,11 +1400,13 @@ def explain(
     _explain_scores(baseline, draft, rows, base_rules, draft_rules, parts)
     _explain_stage(baseline, draft, rows, draft_rules, parts)
 
-    names, base_queue, draft_queue = _unified_queues(baseline, draft)
-    for position, row in enumerate(rows):
-        if base_queue[row] != draft_queue[row]:
+    names, base_map, draft_map = _unified_queues(baseline, draft)
+    base_queue = base_map[baseline.queue_code[rows]]
+    draft_queue = draft_map[draft.queue_code[rows]]
+    for position in range(len(rows)):
+        if base_queue[position] != draft_queue[position]:
             parts[position].append(
-                f"queue {names[base_queue[row]]} → {names[draft_queue[row]]}"
+                f"queue {names[base_queue[position]]} → {names[draft_queue[position]]}"
             )
     return ["; ".join(reason) or "no visible change" for reason in parts]
 

@@ -123,16 +123,20 @@ def is_small(n: np.ndarray | int, low: np.ndarray, high: np.ndarray) -> np.ndarr
 def rate(successes: int, n: int) -> Rate:
     """Build a :class:`Rate` with its Wilson interval and small-sample flag."""
     successes, n = int(successes), int(n)
-    low, high = wilson_interval(successes, n)
-    value = successes / n if n else None
-    return Rate(
-        successes=successes,
-        n=n,
-        value=value,
-        low=float(low),
-        high=float(high),
-        small=bool(is_small(n, low, high)),
-    )
+    if not n:
+        return Rate(successes, 0, None, 0.0, 1.0, True)
+
+    # Scalar arithmetic: a simulation builds hundreds of rates, and numpy's
+    # per-call overhead would dominate the work.
+    share = successes / n
+    z2 = Z95 * Z95
+    denominator = 1.0 + z2 / n
+    centre = (share + z2 / (2.0 * n)) / denominator
+    half = Z95 * math.sqrt(share * (1.0 - share) / n + z2 / (4.0 * n * n)) / denominator
+    low = min(max(centre - half, 0.0), 1.0)
+    high = min(max(centre + half, 0.0), 1.0)
+    small = n < SMALL_N or (high - low) / 2.0 > SMALL_HALF_WIDTH + 1e-12
+    return Rate(successes, n, share, low, high, small)
 
 
 def compare(baseline: Rate, draft: Rate) -> Delta:
@@ -275,6 +279,96 @@ def funnel_table(
     return FunnelTable(
         counts=counts.reshape(n_groups, 4, 2, 2, 2, 2),
         amounts=amounts.reshape(n_groups, 4, 2),
+    )
+
+
+def paired_classes(
+    baseline_stage: np.ndarray,
+    draft_stage: np.ndarray,
+    opportunity: np.ndarray,
+    won: np.ndarray,
+    unobserved_mql: np.ndarray,
+    unobserved_sql: np.ndarray,
+) -> np.ndarray:
+    """One uint8 class per lead that holds both funnels (256 classes).
+
+    Bits, high to low: baseline stage (2), draft stage (2), opportunity,
+    won, unobserved on the draft's MQL path, unobserved on its SQL path.
+    Counting these classes once per segment gives the baseline and the
+    draft funnel together (see :func:`paired_tables`).
+    """
+    classes = baseline_stage.astype(np.uint8) << 6
+    classes |= draft_stage.astype(np.uint8) << 4
+    classes |= opportunity.astype(np.uint8) << 3
+    classes |= won.astype(np.uint8) << 2
+    classes |= unobserved_mql.astype(np.uint8) << 1
+    classes |= unobserved_sql.astype(np.uint8)
+    return classes
+
+
+def paired_tables(
+    classes: np.ndarray,
+    amount: np.ndarray,
+    amount_rows: np.ndarray,
+    groups: np.ndarray | None = None,
+    n_groups: int = 1,
+) -> tuple[FunnelTable, FunnelTable]:
+    """Baseline and draft funnel tables per group from :func:`paired_classes`.
+
+    ``amount_rows`` lists the leads with a won amount (a small set), so the
+    money sums touch only them. ``groups`` (0..n_groups-1, no negatives)
+    defaults to one group. The baseline table treats every lead as observed.
+    """
+    if groups is None:
+        counts = np.bincount(classes, minlength=256)
+    else:
+        counts = np.bincount(
+            groups.astype(np.int64) * 256 + classes, minlength=n_groups * 256
+        )
+    row_group = (
+        np.zeros(len(amount_rows), dtype=np.int64)
+        if groups is None
+        else groups[amount_rows].astype(np.int64)
+    )
+    return split_pairs(
+        counts.reshape(n_groups, 4, 4, 2, 2, 2, 2),
+        classes[amount_rows],
+        amount[amount_rows],
+        row_group,
+    )
+
+
+def split_pairs(
+    joint: np.ndarray,
+    row_classes: np.ndarray,
+    row_amounts: np.ndarray,
+    row_groups: np.ndarray,
+) -> tuple[FunnelTable, FunnelTable]:
+    """Baseline and draft tables from paired-class counts per group.
+
+    ``joint`` has shape (groups, 4, 4, 2, 2, 2, 2): counts of the 256
+    :func:`paired_classes`. The ``row_*`` arrays describe the leads with a
+    won amount: their paired class, amount and group.
+    """
+    n_groups = joint.shape[0]
+    base = np.zeros((n_groups, 4, 2, 2, 2, 2), dtype=np.int64)
+    base[..., 0, 0] = joint.sum(axis=(2, 5, 6))
+    draft = joint.sum(axis=1)
+
+    row_class = row_classes.astype(np.int64)
+    base_amount = np.bincount(
+        row_groups * 8 + (row_class >> 6) * 2,
+        weights=row_amounts,
+        minlength=n_groups * 8,
+    )
+    draft_amount = np.bincount(
+        row_groups * 8 + ((row_class >> 4) & 3) * 2 + ((row_class >> 1) & 1),
+        weights=row_amounts,
+        minlength=n_groups * 8,
+    )
+    return (
+        FunnelTable(base, base_amount.reshape(n_groups, 4, 2)),
+        FunnelTable(draft, draft_amount.reshape(n_groups, 4, 2)),
     )
 
 

@@ -8,12 +8,14 @@ total threshold of 30, and a draft that adds an evaluation-checklist rule
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from leadsim.conditions import ConditionCache
 from leadsim.criteria import load_criteria, parse_criteria
@@ -404,6 +406,46 @@ def _sample_pair():
     if not drafts:
         pytest.skip("no shipped draft yet")
     return load_criteria(drafts[0]), load_criteria(PUBLISHED)
+
+
+SECTION_PATHS = {
+    "exclude": ("mql", "exclude"),
+    "fit": ("mql", "fit", "rules"),
+    "engagement": ("mql", "engagement", "rules"),
+    "fast_track": ("mql", "fast_track"),
+}
+
+
+def test_mqls_without_each_rule_match_re_evaluation_on_the_sample():
+    # The shipped draft has caps, decay, a negative rule, exclusions and a
+    # fast track: every path of the shortcut is compared with a real
+    # evaluation of the draft with that one rule taken out.
+    draft, baseline = _sample_pair()
+    leads = load_leads(SAMPLE)
+    cache = ConditionCache()
+    simulation = simulate(draft, baseline, leads, cache=cache)
+    before = evaluate(draft, leads, cache=cache).stage_code >= 2
+
+    checked = 0
+    for impact in simulation.rules:
+        if impact.status == "removed" or impact.section not in SECTION_PATHS:
+            continue
+        document = copy.deepcopy(draft.data)
+        rules = document
+        for key in SECTION_PATHS[impact.section]:
+            rules = rules[key]
+        rules[:] = [rule for rule in rules if rule["id"] != impact.id]
+        without = parse_criteria(yaml.safe_dump(document, sort_keys=False))
+        after = evaluate(without, leads, cache=cache).stage_code >= 2
+
+        lost = int((before & ~after).sum())
+        gained = int((~before & after).sum())
+        assert (impact.mqls_lost_without, impact.mqls_gained_without) == (
+            lost,
+            gained,
+        ), impact.id
+        checked += 1
+    assert checked >= 10
 
 
 def test_stages_and_flips_agree_with_the_reference_on_the_sample():
