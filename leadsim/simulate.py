@@ -1315,7 +1315,8 @@ def _listing_order(
     # Round robin: the n-th flip of every kind, bigger stage moves first.
     kinds = sorted(queues, key=lambda code: (-int(distance[queues[code][0]]), code))
     picked: list[int] = []
-    for rank in range(limit):
+    longest = max((len(rows) for rows in queues.values()), default=0)
+    for rank in range(min(limit, longest)):
         picked += [
             int(queues[code][rank]) for code in kinds if rank < len(queues[code])
         ]
