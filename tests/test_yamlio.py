@@ -355,3 +355,49 @@ def test_dump_then_load_gives_the_same_data(data: dict, flow_width: int) -> None
     text = dump_yaml(data, flow_width=flow_width)
 
     assert load_yaml(text)[0] == data
+
+
+yaml_pieces = st.sampled_from(
+    [
+        "a",
+        ": ",
+        "- ",
+        "\n",
+        "  ",
+        "\t",
+        "[",
+        "]",
+        "{",
+        "}",
+        ", ",
+        "&x ",
+        "*x",
+        "!!str ",
+        "!!python/object ",
+        "'",
+        '"',
+        "#",
+        "---\n",
+        "? ",
+        "<<: ",
+        "1.5",
+        "2026-06-30",
+        "yes",
+        "~",
+        "|\n",
+        ">\n",
+        "%YAML 1.1\n",
+        "\x00",
+        "é",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(yaml_pieces, max_size=30).map("".join))
+def test_any_text_loads_or_raises_a_located_criteria_error(text: str) -> None:
+    try:
+        load_yaml(text, "f.yaml")
+    except CriteriaError as error:
+        assert error.problems
+        assert all(problem.file == "f.yaml" for problem in error.problems)
