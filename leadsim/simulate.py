@@ -14,6 +14,7 @@ segment values and the few flips shown with reasons, never over leads.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -484,12 +485,41 @@ def simulate(
 
     ``capacity`` is the SDR team's capacity in leads a week (for the sales
     load). Pass the same ``cache`` across calls in a workshop: after a
-    one-rule edit only that rule's column is recomputed.
+    one-rule edit only that rule's column is recomputed, and the baseline's
+    evaluation, unchanged, is reused whole.
     """
+    workshop = cache is not None
     cache = cache if cache is not None else ConditionCache()
-    baseline_evaluation = evaluate(baseline, leads, cache=cache)
+    if workshop:
+        baseline_evaluation = _kept_evaluation(baseline, leads, cache)
+    else:
+        baseline_evaluation = evaluate(baseline, leads, cache=cache)
     draft_evaluation = evaluate(draft, leads, cache=cache)
     return compare(baseline_evaluation, draft_evaluation, capacity, max_flips)
+
+
+_EVALUATIONS: OrderedDict[tuple[str, int, str], Evaluation] = OrderedDict()
+_EVALUATIONS_KEPT = 2
+
+
+def _kept_evaluation(criteria: Any, leads: Leads, cache: ConditionCache) -> Evaluation:
+    """The evaluation of ``criteria`` on ``leads``, kept for the next call.
+
+    Keyed on the criteria's content (not its text, which an editor may not
+    have refreshed) and the dataset's fingerprint; evaluations are pure.
+    """
+    content = json.dumps(criteria.data, sort_keys=True, default=str)
+    key = (leads.fingerprint, len(leads), content)
+    found = _EVALUATIONS.get(key)
+    if found is not None:
+        _EVALUATIONS.move_to_end(key)
+        return found
+
+    evaluation = evaluate(criteria, leads, cache=cache)
+    _EVALUATIONS[key] = evaluation
+    while len(_EVALUATIONS) > _EVALUATIONS_KEPT:
+        _EVALUATIONS.popitem(last=False)
+    return evaluation
 
 
 def compare(
