@@ -734,6 +734,24 @@ def _check_leaves(data: dict, problem: Any) -> Iterator[Problem]:
                 yield problem(message + hint, (*path, operator, "list"))
         if "between" in leaf:
             yield from _check_between(leaf["between"], (*path, "between"), problem)
+    yield from _check_unused_lists(data, problem)
+
+
+def _check_unused_lists(data: dict, problem: Any) -> Iterator[Problem]:
+    used = {
+        leaf[operator]["list"]
+        for _, leaf, _ in iter_conditions(data)
+        for operator in ("in", "not_in")
+        if isinstance(leaf.get(operator), dict)
+    }
+    for name in data.get("lists") or {}:
+        if name not in used:
+            yield problem(
+                f"the list '{name}' is not used by any condition; use it with "
+                f"{{list: {name}}} or remove it",
+                ("lists", name),
+                "warning",
+            )
 
 
 def _check_between(pair: list, path: KeyPath, problem: Any) -> Iterator[Problem]:

@@ -198,6 +198,19 @@ def test_semantic_errors_are_all_reported_with_warnings() -> None:
     ]
 
 
+def test_a_list_no_condition_uses_is_a_warning() -> None:
+    text = SQL_FIRST.replace(
+        "fallback:", "lists:\n  spare: [a, b]\n  used: [c]\nfallback:"
+    ).replace("eq: approved", "in: {list: used}")
+
+    criteria = parse_criteria(text)
+
+    assert [w.render() for w in criteria.warnings] == [
+        "<draft>:8:3: warning: the list 'spare' is not used by any condition; use "
+        "it with {list: spare} or remove it (at lists.spare)"
+    ]
+
+
 def test_reachable_scores_sum_positive_points_under_the_caps() -> None:
     criteria = load_criteria(EXAMPLES / "valid" / "enterprise-abm.yaml")
 
