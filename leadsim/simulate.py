@@ -1548,11 +1548,18 @@ def _explain_stage(
             ]
             parts[position].append("no longer meets " + ", ".join(failing))
         _explain_sql(
-            draft, row, before[position], after[position], sections, parts[position]
+            baseline,
+            draft,
+            row,
+            before[position],
+            after[position],
+            sections,
+            parts[position],
         )
 
 
 def _explain_sql(
+    baseline: Evaluation,
     draft: Evaluation,
     row: int,
     before: int,
@@ -1565,12 +1572,25 @@ def _explain_sql(
             reason.append("account now sales-ready (account promotion)")
         else:
             reason.append("now meets the SQL requirements")
-    elif before == SQL_CODE and after == MQL_CODE:
-        missing = [r.id for r in sections["require"] if not draft.matches[r.id][row]]
-        if missing:
-            reason.append("no longer an SQL: missing " + ", ".join(missing))
-        else:
-            reason.append("no longer an SQL: SQL evidence or account not sales-ready")
+        return
+    if before != SQL_CODE or after != MQL_CODE:
+        return
+
+    if baseline.sql_via_code[row] == 2:
+        reason.append("no longer an SQL: its account is no longer sales-ready")
+        return
+    missing = [r.id for r in sections["require"] if not draft.matches[r.id][row]]
+    optional = sections["require_any"]
+    minimum = int(
+        ((draft.criteria.data.get("sql") or {}).get("require_any") or {}).get("min", 0)
+    )
+    held = sum(bool(draft.matches[r.id][row]) for r in optional)
+    if optional and held < minimum:
+        missing.append(f"{minimum - held} more of " + ", ".join(r.id for r in optional))
+    if missing:
+        reason.append("no longer an SQL: missing " + "; ".join(missing))
+    else:
+        reason.append("no longer an SQL: the account rule holds it back")
 
 
 def plural(count: int, noun: str) -> str:
