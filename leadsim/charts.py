@@ -1,15 +1,28 @@
-"""Altair charts of a simulation, legible on a projector.
+"""Vega-Lite charts of a simulation, legible on a projector.
 
 Every builder takes a small long-form frame (columns documented on each
-function) and returns an Altair chart with tooltips. Baseline and draft are
-drawn in the same two colours everywhere (:data:`BASELINE_COLOUR`,
-:data:`DRAFT_COLOUR`); fonts are sized for a room, not a laptop. Altair is a
-runtime dependency of the app only; the command line never imports this.
+function) and returns a Vega-Lite specification (a plain dict) with
+tooltips, ready for ``st.vega_lite_chart`` or for :func:`chart_image`.
+Baseline and draft are drawn in the same two colours everywhere
+(:data:`BASELINE_COLOUR`, :data:`DRAFT_COLOUR`); fonts are sized for a room,
+not a laptop.
+
+The charts are written with Altair, but Altair takes a tenth of a second or
+more to build a layered chart, which a live workshop cannot afford on every
+slider move. So each chart's layout is built once, with its data referred to
+by name, validated and cached as a template; a redraw copies the template
+and attaches the current rows as named datasets. Anything that changes
+between redraws (a threshold, a capacity, the order of segment values) is
+data, not layout.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import logging
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -31,7 +44,10 @@ FONT_SIZE = 16
 TITLE_SIZE = 20
 WIDTH = 520
 HEIGHT = 360
+ROW_HEIGHT = 34
 LABEL_LIMIT = 320
+
+Spec = dict[str, Any]
 
 
 def version_colour() -> alt.Scale:
@@ -57,16 +73,46 @@ def projector(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def funnel_chart(stages: pd.DataFrame) -> alt.Chart:
-    """Baseline beside draft at each funnel step.
+def _data(name: str) -> alt.Chart:
+    return alt.Chart(alt.NamedData(name=name))
 
-    ``stages`` columns: ``step`` (ordered as given: e.g. MQL, SQL,
-    opportunity), ``version`` (baseline/draft), ``leads`` (count).
-    """
-    order = list(dict.fromkeys(stages["step"]))
-    base = alt.Chart(stages).encode(
+
+def _template(chart: alt.TopLevelMixin) -> Spec:
+    """The chart as a validated Vega-Lite dict, projector styling applied."""
+    return projector(chart).to_dict()
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON values: dates as ISO text, missing values as null."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def _fill(template: Spec, **datasets: pd.DataFrame | list[dict]) -> Spec:
+    spec = copy.deepcopy(template)
+    spec["datasets"] = {
+        name: rows if isinstance(rows, list) else _records(rows)
+        for name, rows in datasets.items()
+    }
+    return spec
+
+
+def _ordered(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The frame with an ``order`` column: first appearance of ``column``."""
+    first = {value: rank for rank, value in enumerate(dict.fromkeys(frame[column]))}
+    return frame.assign(order=frame[column].map(first))
+
+
+# --- funnel --------------------------------------------------------------------
+
+
+@functools.cache
+def _funnel_template() -> Spec:
+    base = _data("funnel").encode(
         y=alt.Y(
-            "step:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)
+            "step:N",
+            sort=alt.EncodingSortField(field="order", op="min"),
+            title=None,
+            axis=alt.Axis(labelLimit=LABEL_LIMIT),
         ),
         yOffset=alt.YOffset("version:N", sort=list(VERSIONS)),
         x=alt.X("leads:Q", title="leads"),
@@ -81,23 +127,54 @@ def funnel_chart(stages: pd.DataFrame) -> alt.Chart:
     labels = base.mark_text(align="left", dx=4, fontSize=FONT_SIZE).encode(
         text=alt.Text("leads:Q", format=",")
     )
-    return (bars + labels).properties(
-        title="Funnel: baseline beside draft", width=WIDTH, height=HEIGHT
+    return _template(
+        (bars + labels).properties(
+            title="Funnel: baseline beside draft", width=WIDTH, height=HEIGHT
+        )
     )
 
 
-def weekly_chart(weekly: pd.DataFrame, capacity: float | None) -> alt.HConcatChart:
-    """Weekly MQL and SQL volume, baseline and draft, with the SDR capacity.
+def funnel_chart(stages: pd.DataFrame) -> Spec:
+    """Baseline beside draft at each funnel step.
 
-    ``weekly`` columns: ``week`` (date of the week's Monday), ``stage``
-    (``MQL``/``SQL``), ``version``, ``leads``. The capacity line (leads a
-    week) is drawn on the MQL panel, where the SDR team's load shows.
+    ``stages`` columns: ``step`` (ordered as given: e.g. MQL, SQL,
+    opportunity), ``version`` (baseline/draft), ``leads`` (count).
     """
+    return _fill(_funnel_template(), funnel=_ordered(stages, "step"))
+
+
+# --- weekly volume -------------------------------------------------------------
+
+
+def _capacity_layers(dataset: str) -> alt.LayerChart:
+    """A dashed horizontal line at the dataset's ``capacity``, labelled."""
+    rule = (
+        _data(dataset)
+        .mark_rule(color=CAPACITY_COLOUR, strokeDash=[8, 4], strokeWidth=2)
+        .encode(y="capacity:Q", tooltip=[alt.Tooltip("label:N", title="line")])
+    )
+    text = (
+        _data(dataset)
+        .mark_text(
+            color=CAPACITY_COLOUR,
+            align="left",
+            baseline="bottom",
+            dx=4,
+            dy=-4,
+            fontSize=FONT_SIZE - 2,
+        )
+        .encode(y="capacity:Q", x=alt.value(0), text="label:N")
+    )
+    return rule + text
+
+
+@functools.cache
+def _weekly_template() -> Spec:
     panels = []
     for stage in ("MQL", "SQL"):
-        rows = weekly[weekly["stage"] == stage]
         lines = (
-            alt.Chart(rows)
+            _data("weekly")
+            .transform_filter(alt.datum.stage == stage)
             .mark_line(point=True, strokeWidth=3)
             .encode(
                 x=alt.X("week:T", title="week created"),
@@ -110,55 +187,37 @@ def weekly_chart(weekly: pd.DataFrame, capacity: float | None) -> alt.HConcatCha
                 ],
             )
         )
-        layer = lines
-        if stage == "MQL" and capacity:
-            label = f"SDR capacity {capacity:,.0f}/week"
-            layer = lines + _capacity_rule(capacity, label)
+        layer = lines + _capacity_layers("capacity") if stage == "MQL" else lines
         panels.append(
             layer.properties(title=f"{stage}s per week", width=WIDTH, height=HEIGHT)
         )
-    return alt.hconcat(*panels)
+    return _template(alt.hconcat(*panels))
 
 
-def _capacity_rule(capacity: float, label: str) -> alt.LayerChart:
-    """A dashed horizontal line at ``capacity`` with its label."""
-    frame = pd.DataFrame({"capacity": [capacity], "label": [label]})
-    encoding = {"y": alt.Y("capacity:Q")}
-    rule = (
-        alt.Chart(frame)
-        .mark_rule(color=CAPACITY_COLOUR, strokeDash=[8, 4], strokeWidth=2)
-        .encode(**encoding, tooltip=[alt.Tooltip("label:N", title="line")])
-    )
-    text = (
-        alt.Chart(frame)
-        .mark_text(
-            color=CAPACITY_COLOUR,
-            align="left",
-            baseline="bottom",
-            dx=4,
-            dy=-4,
-            fontSize=FONT_SIZE - 2,
-        )
-        .encode(**encoding, text="label:N")
-    )
-    return rule + text.encode(x=alt.value(0))
+def weekly_chart(weekly: pd.DataFrame, capacity: float | None) -> Spec:
+    """Weekly MQL and SQL volume, baseline and draft, with the SDR capacity.
 
-
-def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
-    """A rate per segment value, baseline and draft, with 95% interval bars.
-
-    ``segments`` columns: ``value`` (segment value), ``version``, ``rate``,
-    ``low``, ``high`` (0–1), ``leads`` (the rate's denominator) and ``small``
-    (bool: too few leads or too wide an interval to read). Small samples are
-    drawn hollow and say so in the tooltip.
+    ``weekly`` columns: ``week`` (date of the week's Monday), ``stage``
+    (``MQL``/``SQL``), ``version``, ``leads``. The capacity line (leads a
+    week) is drawn on the MQL panel, where the SDR team's load shows.
     """
-    frame = segments.assign(
-        reading=segments["small"].map({True: "too small to read", False: "ok"})
-    )
-    order = list(dict.fromkeys(frame["value"]))
-    base = alt.Chart(frame).encode(
+    line = []
+    if capacity:
+        line = [{"capacity": capacity, "label": f"SDR capacity {capacity:,.0f}/week"}]
+    return _fill(_weekly_template(), weekly=weekly, capacity=line)
+
+
+# --- segments ------------------------------------------------------------------
+
+
+@functools.cache
+def _segment_template(rate_title: str) -> Spec:
+    base = _data("segments").encode(
         y=alt.Y(
-            "value:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)
+            "value:N",
+            sort=alt.EncodingSortField(field="order", op="min"),
+            title=None,
+            axis=alt.Axis(labelLimit=LABEL_LIMIT),
         ),
         yOffset=alt.YOffset("version:N", sort=list(VERSIONS)),
         color=alt.Color(
@@ -197,19 +256,55 @@ def segment_chart(segments: pd.DataFrame, rate_title: str) -> alt.LayerChart:
         ),
         tooltip=tooltip,
     )
-    height = max(HEIGHT, 34 * len(order))
-    return (bars + points).properties(width=WIDTH, height=height)
+    return _template((bars + points).properties(width=WIDTH, height=HEIGHT))
 
 
-def histogram_chart(bins: pd.DataFrame, threshold: float | None) -> alt.LayerChart:
-    """Total score histogram split by historical outcome, threshold drawn.
+def segment_chart(segments: pd.DataFrame, rate_title: str) -> Spec:
+    """A rate per segment value, baseline and draft, with 95% interval bars.
 
-    ``bins`` columns: ``start``, ``end`` (score range), ``outcome`` (one of
-    :data:`OUTCOME_COLOURS`) and ``leads``: counted beforehand, so that a
-    page sends a few hundred rows to the browser, not one per lead.
+    ``segments`` columns: ``value`` (segment value), ``version``, ``rate``,
+    ``low``, ``high`` (0–1), ``leads`` (the rate's denominator) and ``small``
+    (bool: too few leads or too wide an interval to read). Small samples are
+    drawn as hollow diamonds and say so in the tooltip.
     """
+    frame = _ordered(segments, "value").assign(
+        reading=segments["small"].map({True: "too small to read", False: "ok"})
+    )
+    spec = _fill(_segment_template(rate_title), segments=frame)
+    spec["height"] = max(HEIGHT, ROW_HEIGHT * frame["value"].nunique())
+    return spec
+
+
+# --- score histogram -----------------------------------------------------------
+
+
+def _threshold_layers(dataset: str) -> alt.LayerChart:
+    """A vertical line at the dataset's ``at``, labelled."""
+    rule = (
+        _data(dataset)
+        .mark_rule(color=DRAFT_COLOUR, strokeWidth=3)
+        .encode(x="at:Q", tooltip=[alt.Tooltip("label:N", title="line")])
+    )
+    text = (
+        _data(dataset)
+        .mark_text(
+            color="#333333", align="left", dx=5, baseline="top", fontSize=FONT_SIZE
+        )
+        .encode(x="at:Q", y=alt.value(2), text="label:N")
+    )
+    return rule + text
+
+
+def _threshold_rows(threshold: float | None, label: str) -> list[dict]:
+    if threshold is None:
+        return []
+    return [{"at": threshold, "label": f"{label} {threshold:g}"}]
+
+
+@functools.cache
+def _histogram_template() -> Spec:
     bars = (
-        alt.Chart(bins)
+        _data("bins")
         .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
             x=alt.X(
@@ -235,43 +330,34 @@ def histogram_chart(bins: pd.DataFrame, threshold: float | None) -> alt.LayerCha
             ],
         )
     )
-    chart = bars
-    if threshold is not None:
-        chart = bars + _threshold_rule(threshold, "MQL threshold")
-    return chart.properties(
-        title="Who scores what, by what happened next", width=WIDTH, height=HEIGHT
-    )
-
-
-def _threshold_rule(threshold: float, label: str) -> alt.LayerChart:
-    frame = pd.DataFrame({"at": [threshold], "label": [f"{label} {threshold:g}"]})
-    rule = (
-        alt.Chart(frame)
-        .mark_rule(color=DRAFT_COLOUR, strokeWidth=3)
-        .encode(x="at:Q", tooltip=[alt.Tooltip("label:N", title="line")])
-    )
-    text = (
-        alt.Chart(frame)
-        .mark_text(
-            color="#333333", align="left", dx=5, baseline="top", fontSize=FONT_SIZE
+    return _template(
+        (bars + _threshold_layers("threshold")).properties(
+            title="Who scores what, by what happened next", width=WIDTH, height=HEIGHT
         )
-        .encode(x="at:Q", y=alt.value(2), text="label:N")
     )
-    return rule + text
 
 
-def sweep_chart(
-    sweep: pd.DataFrame, current: float | None, capacity_mqls: float | None
-) -> alt.HConcatChart:
-    """MQL volume, precision and coverage as the total threshold moves.
+def histogram_chart(bins: pd.DataFrame, threshold: float | None) -> Spec:
+    """Total score histogram split by historical outcome, threshold drawn.
 
-    ``sweep`` columns: ``threshold``, ``mqls`` (count), ``precision`` and
-    ``coverage`` (0–1). ``current`` marks the draft's threshold;
-    ``capacity_mqls`` the number of MQLs the SDR team can take over the
-    history, drawn as a horizontal line on the volume panel.
+    ``bins`` columns: ``start``, ``end`` (score range), ``outcome`` (one of
+    :data:`OUTCOME_COLOURS`) and ``leads``: counted beforehand, so that a
+    page sends a few hundred rows to the browser, not one per lead.
     """
+    return _fill(
+        _histogram_template(),
+        bins=bins,
+        threshold=_threshold_rows(threshold, "MQL threshold"),
+    )
+
+
+# --- threshold sweep -----------------------------------------------------------
+
+
+@functools.cache
+def _sweep_template() -> Spec:
     volume = (
-        alt.Chart(sweep)
+        _data("sweep")
         .mark_line(color=DRAFT_COLOUR, strokeWidth=3)
         .encode(
             x=alt.X("threshold:Q", title="MQL total threshold"),
@@ -284,18 +370,9 @@ def sweep_chart(
             ],
         )
     )
-    if capacity_mqls:
-        label = f"SDR capacity over the history: {capacity_mqls:,.0f}"
-        volume = volume + _capacity_rule(capacity_mqls, label)
-
-    rates = sweep.melt(
-        id_vars=["threshold"],
-        value_vars=["precision", "coverage"],
-        var_name="measure",
-        value_name="rate",
-    )
     quality = (
-        alt.Chart(rates)
+        _data("sweep")
+        .transform_fold(["precision", "coverage"], as_=["measure", "rate"])
         .mark_line(strokeWidth=3)
         .encode(
             x=alt.X("threshold:Q", title="MQL total threshold"),
@@ -314,27 +391,52 @@ def sweep_chart(
             ],
         )
     )
-    if current is not None:
-        volume = volume + _threshold_rule(current, "now")
-        quality = quality + _threshold_rule(current, "now")
-    return alt.hconcat(
-        volume.properties(title="MQL volume", width=WIDTH, height=HEIGHT),
-        quality.properties(
-            title="Precision (MQLs → opportunity) and coverage",
-            width=WIDTH,
-            height=HEIGHT,
-        ),
+    return _template(
+        alt.hconcat(
+            (
+                volume + _capacity_layers("capacity") + _threshold_layers("now")
+            ).properties(title="MQL volume", width=WIDTH, height=HEIGHT),
+            (quality + _threshold_layers("now")).properties(
+                title="Precision (MQLs → opportunity) and coverage",
+                width=WIDTH,
+                height=HEIGHT,
+            ),
+        )
     )
 
 
-def chart_image(chart: alt.TopLevelMixin, image_format: str) -> bytes:
+def sweep_chart(
+    sweep: pd.DataFrame, current: float | None, capacity_mqls: float | None
+) -> Spec:
+    """MQL volume, precision and coverage as the total threshold moves.
+
+    ``sweep`` columns: ``threshold``, ``mqls`` (count), ``precision`` and
+    ``coverage`` (0–1). ``current`` marks the draft's threshold;
+    ``capacity_mqls`` the number of MQLs the SDR team can take over the
+    history, drawn as a horizontal line on the volume panel.
+    """
+    line = []
+    if capacity_mqls:
+        label = f"SDR capacity over the history: {capacity_mqls:,.0f}"
+        line = [{"capacity": capacity_mqls, "label": label}]
+    return _fill(
+        _sweep_template(),
+        sweep=sweep,
+        capacity=line,
+        now=_threshold_rows(current, "now"),
+    )
+
+
+# --- export --------------------------------------------------------------------
+
+
+def chart_image(spec: Spec, image_format: str) -> bytes:
     """The chart as ``png`` or ``svg`` bytes, for download.
 
     Uses vl-convert, which renders Vega-Lite without a browser.
     """
     import vl_convert
 
-    spec = chart.to_dict()
     if image_format == "svg":
         return vl_convert.vegalite_to_svg(spec).encode("utf-8")
     if image_format == "png":

@@ -7,7 +7,6 @@ the numbers the room is looking at without recomputing the rest.
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -114,15 +113,14 @@ def _headline(simulation: Simulation) -> None:
                     st.markdown(f"- {caveat}")
 
 
-def _chart(chart: alt.TopLevelMixin, name: str) -> None:
+def _chart(spec: dict, name: str) -> None:
     """Show a chart with PNG and SVG downloads made only when clicked."""
-    chart = charts.projector(chart)
     # theme=None keeps the projector fonts instead of Streamlit's smaller ones.
-    st.altair_chart(chart, width="stretch", theme=None)
+    st.vega_lite_chart(spec, width="stretch", theme=None)
     left, right, _ = st.columns([1, 1, 6])
     left.download_button(
         "PNG",
-        data=lambda: charts.chart_image(chart, "png"),
+        data=lambda: charts.chart_image(spec, "png"),
         file_name=f"{name}.png",
         mime="image/png",
         on_click="ignore",
@@ -131,7 +129,7 @@ def _chart(chart: alt.TopLevelMixin, name: str) -> None:
     )
     right.download_button(
         "SVG",
-        data=lambda: charts.chart_image(chart, "svg"),
+        data=lambda: charts.chart_image(spec, "svg"),
         file_name=f"{name}.svg",
         mime="image/svg+xml",
         on_click="ignore",

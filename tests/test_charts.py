@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
 from leadsim import charts
-
-
-def _spec(chart) -> dict:
-    return charts.projector(chart).to_dict()
 
 
 def _layers(spec: dict) -> list[dict]:
@@ -22,14 +16,14 @@ def _layers(spec: dict) -> list[dict]:
         if isinstance(node, dict):
             if "mark" in node:
                 found.append(node)
-            stack.extend(node.values())
+            stack.extend(value for key, value in node.items() if key != "datasets")
         elif isinstance(node, list):
             stack.extend(node)
     return found
 
 
-def _datasets(spec: dict) -> list[list[dict]]:
-    return list(spec.get("datasets", {}).values())
+def _marks(spec: dict, kind: str) -> list[dict]:
+    return [layer for layer in _layers(spec) if layer["mark"]["type"] == kind]
 
 
 def test_version_colours_are_the_same_everywhere():
@@ -44,16 +38,27 @@ def test_version_colours_are_the_same_everywhere():
 def test_funnel_keeps_the_step_order_given():
     stages = pd.DataFrame(
         {
-            "step": ["MQL", "MQL", "SQL", "SQL"],
+            "step": ["SQL", "SQL", "MQL", "MQL"],
             "version": ["baseline", "draft", "baseline", "draft"],
-            "leads": [1200, 1500, 300, 280],
+            "leads": [300, 280, 1200, 1500],
         }
     )
 
-    spec = _spec(charts.funnel_chart(stages))
+    spec = charts.funnel_chart(stages)
 
-    bars = [layer for layer in _layers(spec) if layer["mark"]["type"] == "bar"]
-    assert bars[0]["encoding"]["y"]["sort"] == ["MQL", "SQL"]
+    rows = spec["datasets"]["funnel"]
+    assert [(row["step"], row["order"]) for row in rows] == [
+        ("SQL", 0),
+        ("SQL", 0),
+        ("MQL", 1),
+        ("MQL", 1),
+    ]
+    bar = _marks(spec, "bar")[0]
+    assert bar["encoding"]["y"]["sort"] == {"field": "order", "op": "min"}
+    assert bar["encoding"]["color"]["scale"]["range"] == [
+        charts.BASELINE_COLOUR,
+        charts.DRAFT_COLOUR,
+    ]
     assert spec["config"]["axis"]["labelFontSize"] == charts.FONT_SIZE
 
 
@@ -67,51 +72,71 @@ def test_weekly_chart_draws_capacity_on_the_mql_panel_only():
         }
     )
 
-    spec = _spec(charts.weekly_chart(weekly, capacity=120))
+    spec = charts.weekly_chart(weekly, capacity=120)
 
     mql_panel, sql_panel = spec["hconcat"]
-    mql_rules = [
-        layer for layer in _layers(mql_panel) if layer["mark"]["type"] == "rule"
+    assert len(_marks(mql_panel, "rule")) == 1
+    assert not _marks(sql_panel, "rule")
+    assert spec["datasets"]["capacity"] == [
+        {"capacity": 120, "label": "SDR capacity 120/week"}
     ]
-    assert len(mql_rules) == 1
-    assert not [
-        layer for layer in _layers(sql_panel) if layer["mark"]["type"] == "rule"
-    ]
-    capacity_rows = [rows for rows in _datasets(spec) if "capacity" in rows[0]]
-    assert capacity_rows == [[{"capacity": 120, "label": "SDR capacity 120/week"}]]
+    assert spec["datasets"]["weekly"][0]["week"].startswith("2026-01-05")
 
 
-def test_segment_chart_marks_small_samples():
+def test_weekly_chart_without_capacity_has_no_line_data():
+    weekly = pd.DataFrame(
+        {"week": [], "stage": [], "version": [], "leads": []}, dtype=object
+    )
+
+    spec = charts.weekly_chart(weekly, capacity=None)
+
+    assert spec["datasets"]["capacity"] == []
+
+
+def test_redraws_do_not_share_data():
+    stages = pd.DataFrame({"step": ["MQL"], "version": ["draft"], "leads": [1]})
+    first = charts.funnel_chart(stages)
+
+    second = charts.funnel_chart(stages.assign(leads=[2]))
+
+    assert first["datasets"]["funnel"][0]["leads"] == 1
+    assert second["datasets"]["funnel"][0]["leads"] == 2
+
+
+def test_segment_chart_marks_small_samples_and_grows_with_values():
     segments = pd.DataFrame(
         {
-            "value": ["retail", "retail"],
-            "version": ["baseline", "draft"],
-            "rate": [0.2, 0.25],
-            "low": [0.1, 0.15],
-            "high": [0.3, 0.35],
-            "leads": [12, 14],
-            "small": [True, False],
+            "value": [f"v{i // 2}" for i in range(24)],
+            "version": ["baseline", "draft"] * 12,
+            "rate": [0.2] * 24,
+            "low": [0.1] * 24,
+            "high": [0.3] * 24,
+            "leads": [12] * 24,
+            "small": [True, False] * 12,
         }
     )
 
-    spec = _spec(charts.segment_chart(segments, "MQL → SQL"))
+    spec = charts.segment_chart(segments, "MQL → SQL")
 
-    rows = _datasets(spec)[0]
-    assert [row["reading"] for row in rows] == ["too small to read", "ok"]
+    rows = spec["datasets"]["segments"]
+    assert [row["reading"] for row in rows[:2]] == ["too small to read", "ok"]
+    assert spec["height"] == 12 * charts.ROW_HEIGHT
 
 
 def test_histogram_draws_the_threshold():
-    scores = pd.DataFrame(
+    bins = pd.DataFrame(
         {
-            "total": [10, 70, 80],
-            "outcome": ["no opportunity"] + ["reached opportunity"] * 2,
+            "start": [10, 70],
+            "end": [15, 75],
+            "outcome": ["no opportunity", "reached opportunity"],
+            "leads": [4, 2],
         }
     )
 
-    spec = _spec(charts.histogram_chart(scores, threshold=60))
+    spec = charts.histogram_chart(bins, threshold=60)
 
-    text = json.dumps(spec)
-    assert '"label": "MQL threshold 60"' in text
+    assert spec["datasets"]["threshold"] == [{"at": 60, "label": "MQL threshold 60"}]
+    assert charts.histogram_chart(bins, None)["datasets"]["threshold"] == []
 
 
 def test_sweep_marks_the_current_threshold_on_both_panels():
@@ -119,18 +144,21 @@ def test_sweep_marks_the_current_threshold_on_both_panels():
         {
             "threshold": [0, 50, 100],
             "mqls": [900, 400, 10],
-            "precision": [0.1, 0.2, 0.5],
+            "precision": pd.array([0.1, 0.2, None], dtype="Float64"),
             "coverage": [1.0, 0.6, 0.05],
         }
     )
 
-    spec = _spec(charts.sweep_chart(sweep, current=50, capacity_mqls=300))
+    spec = charts.sweep_chart(sweep, current=50, capacity_mqls=300)
 
-    text = json.dumps(spec)
-    assert text.count('"label": "now 50"') == 1  # one shared dataset
-    assert '"label": "SDR capacity over the history: 300"' in text
-    rules = [layer for layer in _layers(spec) if layer["mark"]["type"] == "rule"]
-    assert len(rules) == 3
+    assert spec["datasets"]["now"] == [{"at": 50, "label": "now 50"}]
+    assert spec["datasets"]["capacity"] == [
+        {"capacity": 300, "label": "SDR capacity over the history: 300"}
+    ]
+    assert spec["datasets"]["sweep"][2]["precision"] is None
+    volume, quality = spec["hconcat"]
+    assert len(_marks(volume, "rule")) == 2  # capacity and now
+    assert len(_marks(quality, "rule")) == 1  # now
 
 
 @pytest.mark.parametrize(
@@ -141,9 +169,7 @@ def test_chart_image_renders_without_a_browser(image_format, magic):
         {"step": ["MQL", "MQL"], "version": ["baseline", "draft"], "leads": [5, 7]}
     )
 
-    image = charts.chart_image(
-        charts.projector(charts.funnel_chart(stages)), image_format
-    )
+    image = charts.chart_image(charts.funnel_chart(stages), image_format)
 
     assert image[:4] == magic
 
