@@ -83,6 +83,8 @@ class QualityReport:
     ``missing`` has one row per field (``field``, ``kind``, ``missing``,
     ``missing_share``); ``missing_by_segment`` one row per segment value and
     field (``segment``, ``value``, ``leads``, ``field``, ``missing_share``).
+    ``dated`` is false when the profile names neither an as-of date nor a
+    created column; ``as_of`` is then only today's date.
     """
 
     leads: int
@@ -90,6 +92,7 @@ class QualityReport:
     missing: pd.DataFrame
     missing_by_segment: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
+    dated: bool = True
 
     def of(self, check: Check) -> list[Finding]:
         """The findings of one check."""
@@ -157,6 +160,7 @@ def assess(leads: Leads) -> QualityReport:
         missing=missing,
         missing_by_segment=by_segment,
         findings=findings,
+        dated=bool(leads.profile.as_of or leads.profile.created_column),
     )
 
 
@@ -669,7 +673,8 @@ def render_report(report: QualityReport, top: int = 15) -> str:
     Lists the fields with the most missing values (up to ``top``), then every
     finding, warnings first, one line each.
     """
-    lines = [f"Data quality of {report.leads:,} leads (as of {report.as_of}):", ""]
+    when = f"as of {report.as_of}" if report.dated else "no dates in the profile"
+    lines = [f"Data quality of {report.leads:,} leads ({when}):", ""]
     gaps = report.missing[report.missing["missing"] > 0].sort_values(
         "missing_share", ascending=False
     )

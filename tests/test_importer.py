@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -278,3 +279,12 @@ def test_find_tables_lists_tables_only(tmp_path: Path) -> None:
 )
 def test_upload_name_is_safe(name: str, expected: str) -> None:
     assert importer.upload_name(name) == expected
+
+
+def test_a_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "leads.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+
+    with pytest.raises(DataError, match="the workbook cannot be read"):
+        read_table(path)
