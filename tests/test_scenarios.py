@@ -318,3 +318,27 @@ def test_sample_stage_counts_are_plausible(sample_scores: pd.DataFrame) -> None:
     assert share["sql"] < share["mql"] + share["sql"]
     assert 0.02 <= share["disqualified"] <= 0.10
     assert share["lead"] > 0.6
+
+
+def test_workshop_draft_gives_fewer_mqls_that_convert_better(
+    published: Criteria,
+    repo_root: Path,
+    sample_leads_path: Path,
+    sample_profile_path: Path,
+) -> None:
+    draft = load_criteria(
+        repo_root / "criteria" / "erp-lead-stages" / "drafts" / "workshop-draft.yaml"
+    )
+    leads = load_leads(sample_leads_path, sample_profile_path)
+    reached = leads.outcome("opportunity")
+
+    def mqls_and_precision(criteria: Criteria) -> tuple[int, float]:
+        stage = evaluate(criteria, leads).stage
+        mql = (stage == "mql") | (stage == "sql")
+        return int(mql.sum()), float(reached[mql].mean())
+
+    published_mqls, published_precision = mqls_and_precision(published)
+    draft_mqls, draft_precision = mqls_and_precision(draft)
+
+    assert draft_mqls < published_mqls
+    assert draft_precision > published_precision + 0.02
