@@ -34,6 +34,15 @@ ROUTING_FIELDS = {
     "score:total": "number",
 }
 STAGES = ["disqualified", "lead", "mql", "sql"]
+ADD_LABELS = {
+    "exclude": "Add an exclusion",
+    "fit": "Add a fit rule",
+    "engagement": "Add an engagement rule",
+    "fast_track": "Add a fast-track rule",
+    "require": "Add an SQL requirement",
+    "require_any": "Add SQL evidence",
+    "routing": "Add a route",
+}
 
 
 # --- draft state ---------------------------------------------------------------
@@ -493,7 +502,7 @@ def _rule_list(
             with expander:
                 _rule_form(section, index, rule, len(rules), fields, leads, lists)
     st.button(
-        f"Add to {editing.SECTION_TITLES[section].split(' (')[0].lower()}",
+        ADD_LABELS[section],
         key=_key(section, "new"),
         icon=":material/add_circle:",
         on_click=_new_rule,
@@ -512,7 +521,9 @@ def _rule_title(section: str, rule: dict, counts: dict[str, int]) -> str:
     if section == "routing":
         follow = rule.get("follow_up_days")
         after = f", follow up in {follow} days" if follow else ""
-        return f"**{rule.get('id')}** → {rule.get('queue')}{after}"
+        name = rule.get("label") or rule.get("id")
+        when = describe_condition(rule.get("when"))
+        return f"**{name}** → {rule.get('queue')}{after} — when {when}"
     points = rule.get("points")
     prefix = f"{points:+g} · " if isinstance(points, (int, float)) else ""
     matched = counts.get(rule.get("id", ""))
@@ -738,7 +749,7 @@ def _sql_tab(document: dict, fields, leads, counts) -> None:
     st.subheader("…and at least some of these")
     require_any = editing.get_path(document, ("sql", "require_any"))
     if require_any is not None:
-        st.number_input(
+        st.columns(3)[0].number_input(
             "how many of them at least",
             min_value=1,
             value=int(require_any.get("min", 1)),

@@ -202,6 +202,11 @@ def test_workshop_path(page, server, workspace, screenshots):
         _shot(page, screenshots, f"simulate-{name}")
 
     _go(page, "Design")
+    for tab in ("Threshold & fast track", "SQL", "Routing", "YAML"):
+        page.get_by_role("tab", name=tab).click()
+        _settle(page)
+        name = tab.lower().replace(" & ", "-").replace(" ", "-")
+        _shot(page, screenshots, f"design-{name}")
     page.get_by_role("button", name="Save draft").click()
     _settle(page)
     assert page.get_by_role("button", name="Saved").is_visible()
