@@ -472,3 +472,24 @@ def test_stages_and_flips_agree_with_the_reference_on_the_sample():
     }
     assert simulation.flips.count == len(expected)
     assert {flip.lead_id for flip in simulation.flips.listed} == expected
+
+
+def test_reasons_on_the_sample_name_accounts_and_thresholds():
+    draft, baseline = _sample_pair()
+    leads = load_leads(SAMPLE)
+    simulation = simulate(draft, baseline, leads)
+    base, new = simulation.evaluations
+    rows = {lead_id: row for row, lead_id in enumerate(leads.ids)}
+
+    assert simulation.flips.listed
+    for flip in simulation.flips.listed:
+        row = rows[flip.lead_id]
+        lost_account_sql = base.sql_via_code[row] == 2 and flip.draft_stage == "mql"
+        if lost_account_sql:
+            assert "its account is no longer sales-ready" in flip.reason
+        if flip.baseline_stage == "lead" and flip.draft_stage in ("mql", "sql"):
+            assert "now meets" in flip.reason or "fast track" in flip.reason
+        if flip.draft_queue != flip.baseline_queue:
+            assert flip.reason.endswith(
+                f"queue {flip.baseline_queue} → {flip.draft_queue}"
+            )
