@@ -61,13 +61,13 @@ columns[1].metric(
 )
 columns[2].metric("SQLs", f"{numbers['sql']:,}", border=True)
 columns[3].metric(
-    "MQL → SQL rate",
+    "MQL → SQL",
     _percent(numbers["mql_to_sql"]),
     help=_interval(numbers["mql_to_sql"]),
     border=True,
 )
 columns[4].metric(
-    "MQLs that became opportunities",
+    "MQL → opp.",
     _percent(numbers["mql_opportunity"]),
     help="Opportunity precision of the MQL stage. "
     + _interval(numbers["mql_opportunity"]),

@@ -169,7 +169,7 @@ def test_workshop_path(page, server, workspace, screenshots):
     page.goto(server)
     _settle(page)
     assert page.get_by_role("heading", name="MQL and SQL workshop").is_visible()
-    assert _metric(page, "MQL → SQL rate").is_visible()
+    assert _metric(page, "MQL → SQL").is_visible()
     _shot(page, screenshots, "home")
 
     _go(page, "Simulate")
