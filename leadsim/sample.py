@@ -324,10 +324,17 @@ def generate(n_leads: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     events = _events(rng, contacts, n_random)
     summary = _summarise(n_random, events)
     sales = _outcomes(rng, contacts, summary)
-    random_frame = _lead_frame(rng, contacts, summary, sales)
+    columns = _lead_columns(rng, contacts, summary, sales)
 
-    scenario_frame, scenario_events = _scenarios()
-    lead_frame = pd.concat([random_frame, scenario_frame], ignore_index=True)
+    scenario_rows, scenario_events = _scenarios()
+    lead_frame = pd.DataFrame(
+        {
+            name: np.concatenate([columns.pop(name), scenario_rows[name].to_numpy()])
+            for name in LEAD_FIELDS
+        },
+        dtype=object,
+        copy=False,
+    )
     scenario_events["lead"] = scenario_events["lead"] + n_random
     all_events = {
         key: np.concatenate([events[key], scenario_events[key]]) for key in events
@@ -622,11 +629,10 @@ def _events(
     )
     creating = np.where(search, EVENT_TYPES.index("content_download"), creating)
 
-    per_lead = counts.sum(axis=0)
-    lead_index = np.repeat(np.arange(n), per_lead)
-    event_type = _types_per_event(counts)
-    lead_index = np.concatenate([np.arange(n), lead_index])
-    event_type = np.concatenate([creating, event_type])
+    # Small integer types: a million leads make ten million events.
+    leads = np.arange(n, dtype=np.int32)
+    lead_index = np.concatenate([leads, np.repeat(leads, counts.sum(axis=0))])
+    event_type = np.concatenate([creating, _types_per_event(counts)]).astype(np.int8)
 
     created = contacts.day[lead_index]
     room = SPAN_DAYS - created
@@ -643,13 +649,13 @@ def _events(
     late = rng.random(len(day)) < 0.0002  # impossible: activity after the as-of date
     day = np.where(late, SPAN_DAYS + rng.integers(1, 30, len(day)), day)
 
-    asset = np.full(len(day), -1)
+    asset = np.full(len(day), -1, dtype=np.int8)
     downloads = np.flatnonzero(event_type == EVENT_TYPES.index("content_download"))
     asset[downloads] = _assets(rng, contacts, lead_index[downloads])
     return {
         "lead": lead_index,
         "type": event_type,
-        "day": day.astype(int),
+        "day": day.astype(np.int32),
         "asset": asset,
     }
 
@@ -709,7 +715,8 @@ def _summarise(n: int, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
     mask = np.zeros(n, dtype=np.int64)
     downloads = events["asset"] >= 0
-    np.bitwise_or.at(mask, lead[downloads], 1 << events["asset"][downloads])
+    bits = np.left_shift(1, events["asset"][downloads].astype(np.int64))
+    np.bitwise_or.at(mask, lead[downloads], bits)
     summary["downloads"] = mask
 
     last = np.full(n, -1)
@@ -839,12 +846,12 @@ def _required_modules(
 # --- the export -----------------------------------------------------------
 
 
-def _lead_frame(
+def _lead_columns(
     rng: np.random.Generator,
     contacts: _Contacts,
     summary: dict[str, np.ndarray],
     sales: _Sales,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Every lead field as export text, with the mess of a real CRM."""
     n = len(contacts.day)
     accounts = contacts.accounts
@@ -925,7 +932,7 @@ def _lead_frame(
         columns[name] = _vary_case(rng, columns[name], 0.03)
     for name in OPTIONAL_FIELDS:
         columns[name] = _blank_out(rng, columns[name])
-    return pd.DataFrame({name: _as_text(columns[name]) for name in LEAD_FIELDS})
+    return columns
 
 
 def _event_frame(lead_ids: np.ndarray, events: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -934,7 +941,7 @@ def _event_frame(lead_ids: np.ndarray, events: dict[str, np.ndarray]) -> pd.Data
     Columns are categorical: a million leads make ten million events.
     """
     key = events["lead"].astype(np.int64) << 11 | events["day"]
-    key = (key << 4 | events["type"]) << 4 | (events["asset"] + 1)
+    key = (key << 4 | events["type"]) << 4 | (events["asset"] + 1).astype(np.int64)
     order = np.argsort(key, kind="stable")  # runs of one lead: timsort is quick
     codes = {
         "lead_id": (events["lead"][order], lead_ids),
@@ -1181,10 +1188,6 @@ def _blank_out(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
     ]
     values = np.where(draw < 0.08, "", values)
     return np.where((draw >= 0.08) & (draw < 0.092), placeholder, values)
-
-
-def _as_text(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype=object)
 
 
 def _campaigns(
