@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 KINDS = ("number", "date", "boolean", "text", "list")
 TRUE_TOKENS = frozenset({"true", "yes", "1", "y", "t"})
 FALSE_TOKENS = frozenset({"false", "no", "0", "n", "f"})
-DEFAULT_MISSING = ["", "N/A", "n/a", "NA", "-", "null", "none"]
+# "none" and "unknown" are real answers in CRM fields (budget, decision role),
+# so they are not missing unless a profile says so.
+DEFAULT_MISSING = ["", "N/A", "n/a", "NA", "-", "null"]
 EPOCH = dt.date(1970, 1, 1)
 OUTCOME_ROLES = ("opportunity", "won", "amount", "worked")
 PROFILE_KEYS = frozenset(
