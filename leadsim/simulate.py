@@ -543,8 +543,8 @@ def compare(
         capacity=capacity,
         baseline_criteria=_criteria_info(baseline.criteria),
         draft_criteria=_criteria_info(draft.criteria),
-        baseline=_funnel(baseline_table.numbers()),
-        draft=_funnel(draft_table.numbers()),
+        baseline=_funnel(baseline_table.numbers(), 0, facts.lead.unknown),
+        draft=_funnel(draft_table.numbers(), 0, facts.lead.unknown),
         flips=flips,
         segments=segments,
         weekly=weekly,
@@ -554,6 +554,8 @@ def compare(
         caveats=[],
         evaluations=(baseline, draft),
     )
+    if facts.lead.unknown:
+        _blank_unknown(simulation, facts.lead.unknown)
     simulation.caveats = _caveats(simulation, facts)
     simulation.seconds = time.perf_counter() - started
     logger.info(
@@ -593,6 +595,7 @@ class _LeadFacts:
     week_starts: np.ndarray
     undated: int
     created_range: tuple[str | None, str | None]
+    unknown: frozenset[str]
     keys: np.ndarray  # week slot * 256; undated leads in the last slot
     groupings: dict[str, _Grouping]
 
@@ -638,6 +641,7 @@ def _lead_facts(leads: Leads) -> _LeadFacts:
         week_starts=starts,
         undated=int(np.count_nonzero(week < 0)),
         created_range=_created_range(created),
+        unknown=_unknown_rates(leads),
         keys=slot.astype(np.int64) * 256,
         groupings=groupings,
     )
@@ -719,14 +723,21 @@ class _Facts:
         return pairs.sum(axis=3), pairs.sum(axis=2)
 
 
-def _funnel(numbers: Mapping[str, np.ndarray], group: int = 0) -> Funnel:
+def _funnel(
+    numbers: Mapping[str, np.ndarray],
+    group: int = 0,
+    unknown: frozenset[str] = frozenset(),
+) -> Funnel:
     stage_counts = {
         name: int(numbers["stages"][group][code]) for code, name in enumerate(STAGES)
     }
+    rates = stats.funnel_rates(numbers, group)
+    # Without the outcome column a rate is unknown, not zero.
+    rates.update({name: stats.rate(0, 0) for name in unknown})
     return Funnel(
         leads=int(numbers["leads"][group]),
         stages=stage_counts,
-        rates=stats.funnel_rates(numbers, group),
+        rates=rates,
         won_amount=float(numbers["amount"][group]),
         won_amount_caught=float(numbers["mql_amount"][group]),
         unobserved_mql=int(numbers["unobserved_mql"][group]),
@@ -785,8 +796,8 @@ def _segment(column: str, facts: _Facts) -> list[SegmentValue]:
     return [
         SegmentValue(
             value=label,
-            baseline=_funnel(baseline, group),
-            draft=_funnel(draft, group),
+            baseline=_funnel(baseline, group, facts.lead.unknown),
+            draft=_funnel(draft, group, facts.lead.unknown),
             weekly_mql={
                 "baseline": base_mql[group].tolist(),
                 "draft": draft_mql[group].tolist(),
@@ -836,6 +847,18 @@ def _number_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+OUTCOME_RATES = {
+    "opportunity": ("mql_opportunity", "sql_opportunity", "opportunity_coverage"),
+    "won": ("mql_won", "sql_won", "won_coverage"),
+}
+
+
+def _unknown_rates(leads: Leads) -> frozenset[str]:
+    """The rates the profile's outcomes cannot give (no such column)."""
+    missing = [role for role in OUTCOME_RATES if leads.outcome(role) is None]
+    return frozenset(name for role in missing for name in OUTCOME_RATES[role])
+
+
 def _created_range(created: np.ndarray) -> tuple[str | None, str | None]:
     if np.isnan(created).all():
         return None, None
@@ -853,6 +876,7 @@ def _dataset_info(leads: Leads, facts: _LeadFacts) -> dict[str, Any]:
         "last_created": last,
         "segments": list(facts.groupings),
         "worked_known": facts.worked is not None,
+        "unknown_rates": sorted(facts.unknown),
     }
 
 
@@ -1593,6 +1617,20 @@ def _explain_sql(
         reason.append("no longer an SQL: the account rule holds it back")
 
 
+def _blank_unknown(simulation: Simulation, unknown: frozenset[str]) -> None:
+    """Say "unknown" rather than 0 where the history has no outcome column."""
+    sweep = simulation.sweep
+    nothing = [None] * len(sweep.thresholds)
+    if "mql_opportunity" in unknown:
+        sweep.precision = list(nothing)
+        sweep.coverage = list(nothing)
+        for impact in simulation.rules:
+            impact.opportunity_matched = stats.rate(0, 0)
+            impact.opportunity_rest = stats.rate(0, 0)
+    if "won_coverage" in unknown:
+        sweep.won_coverage = list(nothing)
+
+
 def plural(count: int, noun: str) -> str:
     """``1 lead``, ``2 leads``, ``1,200 leads``."""
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
@@ -1614,6 +1652,13 @@ def _caveats(simulation: Simulation, facts: _Facts) -> list[str]:
             "it newly makes SQL), so they have no discovery answers and no "
             "observed outcome; they count in volume but in no conversion, "
             "precision or coverage rate."
+        )
+    if facts.lead.unknown:
+        caveats.insert(
+            0,
+            "The profile names no opportunity or won outcome, so precision and "
+            "coverage cannot be measured on this history; add outcomes to the "
+            "profile to see them.",
         )
     small = sum(
         value.small for values in simulation.segments.values() for value in values

@@ -373,7 +373,7 @@ def test_one_rule_edit_recomputes_one_rule(leads):
 
 
 def test_json_has_the_documented_top_level(simulation):
-    document = json.loads(json.dumps(simulation.to_dict()))
+    document = json.loads(json.dumps(simulation.to_dict(), allow_nan=False))
 
     for key in ("baseline", "draft", "flips", "segments", "weekly", "sweep"):
         assert key in document
@@ -493,3 +493,23 @@ def test_reasons_on_the_sample_name_accounts_and_thresholds():
             assert flip.reason.endswith(
                 f"queue {flip.baseline_queue} → {flip.draft_queue}"
             )
+
+
+def test_a_profile_without_outcomes_dates_or_segments_still_simulates():
+    bare = Profile(id_column="lead_id", as_of=PROFILE.as_of, types=PROFILE.types)
+    frame = pd.DataFrame(LEADS, columns=COLUMNS, dtype=str)
+    leads = prepare_leads(frame, bare, source="bare.csv")
+
+    simulation = simulate(parse_criteria(DRAFT), parse_criteria(BASELINE), leads)
+
+    assert simulation.draft.stages["sql"] == 3
+    # Unknown, not zero: the history says nothing about opportunities.
+    assert simulation.draft.rates["mql_opportunity"].value is None
+    assert simulation.sweep.precision[30] is None
+    assert simulation.rules[0].lift is None
+    assert simulation.draft.unobserved_mql == 0
+    assert simulation.weekly.weeks == []
+    assert simulation.segments == {}
+    assert simulation.caveats[0].startswith("The profile names no opportunity")
+    assert simulation.caveats[1].startswith("The profile names no 'worked' outcome")
+    json.dumps(simulation.to_dict(), allow_nan=False)
