@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -498,6 +499,8 @@ def simulate(
     return compare(baseline_evaluation, draft_evaluation, capacity, max_flips)
 
 
+# Results kept between calls (app sessions share them): guarded by one lock.
+_KEPT_LOCK = threading.Lock()
 _EVALUATIONS: OrderedDict[tuple[str, int, str], Evaluation] = OrderedDict()
 _EVALUATIONS_KEPT = 2
 
@@ -510,15 +513,17 @@ def _kept_evaluation(criteria: Any, leads: Leads, cache: ConditionCache) -> Eval
     """
     content = json.dumps(criteria.data, sort_keys=True, default=str)
     key = (leads.fingerprint, len(leads), content)
-    found = _EVALUATIONS.get(key)
-    if found is not None:
-        _EVALUATIONS.move_to_end(key)
-        return found
+    with _KEPT_LOCK:
+        found = _EVALUATIONS.get(key)
+        if found is not None:
+            _EVALUATIONS.move_to_end(key)
+            return found
 
     evaluation = evaluate(criteria, leads, cache=cache)
-    _EVALUATIONS[key] = evaluation
-    while len(_EVALUATIONS) > _EVALUATIONS_KEPT:
-        _EVALUATIONS.popitem(last=False)
+    with _KEPT_LOCK:
+        _EVALUATIONS[key] = evaluation
+        while len(_EVALUATIONS) > _EVALUATIONS_KEPT:
+            _EVALUATIONS.popitem(last=False)
     return evaluation
 
 
@@ -612,10 +617,11 @@ _LEAD_FACTS_KEPT = 2
 def _lead_facts(leads: Leads) -> _LeadFacts:
     """The lead-only facts of ``leads``, memoised on its fingerprint."""
     key = f"{leads.fingerprint}:{len(leads)}"
-    found = _LEAD_FACTS.get(key)
-    if found is not None:
-        _LEAD_FACTS.move_to_end(key)
-        return found
+    with _KEPT_LOCK:
+        found = _LEAD_FACTS.get(key)
+        if found is not None:
+            _LEAD_FACTS.move_to_end(key)
+            return found
 
     size = len(leads)
     amount = stats.as_amounts(leads.outcome("amount"), size)
@@ -645,9 +651,10 @@ def _lead_facts(leads: Leads) -> _LeadFacts:
         keys=slot.astype(np.int64) * 256,
         groupings=groupings,
     )
-    _LEAD_FACTS[key] = facts
-    while len(_LEAD_FACTS) > _LEAD_FACTS_KEPT:
-        _LEAD_FACTS.popitem(last=False)
+    with _KEPT_LOCK:
+        _LEAD_FACTS[key] = facts
+        while len(_LEAD_FACTS) > _LEAD_FACTS_KEPT:
+            _LEAD_FACTS.popitem(last=False)
     return facts
 
 
