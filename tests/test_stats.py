@@ -207,3 +207,31 @@ def test_sweep_counts_every_threshold_by_hand():
     assert curve.amount[[30, 31]].tolist() == [70.0, 0.0]
     assert curve.total_opportunity == 4
     assert len(curve.thresholds) == 61
+
+
+def test_paired_tables_give_both_funnels_at_once():
+    # The draft moves lead 5 (lead -> mql) and lead 9 (mql -> lead); lead 5
+    # was never worked, so it is unobserved on the draft's MQL path.
+    draft_stage = STAGE.copy()
+    draft_stage[5], draft_stage[9] = 2, 1
+    unobserved_mql = np.zeros(10, dtype=bool)
+    unobserved_mql[5] = True
+    none = np.zeros(10, dtype=bool)
+    classes = stats.paired_classes(
+        STAGE, draft_stage, OPPORTUNITY, WON, unobserved_mql, none
+    )
+
+    base, draft = stats.paired_tables(classes, AMOUNT, np.flatnonzero(AMOUNT))
+    base_numbers, draft_numbers = base.numbers(), draft.numbers()
+
+    assert base.stages[0].tolist() == [1, 3, 4, 2]
+    assert draft.stages[0].tolist() == [1, 3, 4, 2]
+    # Baseline MQLs: 0, 1, 2, 3, 4, 9 (opportunities 0, 1, 2).
+    assert (base_numbers["mql_opportunity"][0], base_numbers["mql"][0]) == (3, 6)
+    # Draft MQLs: 0, 1, 2, 3, 4, 5 with 5 unobserved: 3 of 5.
+    assert (draft_numbers["mql_opportunity"][0], draft_numbers["mql"][0]) == (3, 5)
+    assert draft_numbers["unobserved_mql"][0] == 1
+    # Lead 5's won amount (50) is unobserved on the draft's path.
+    assert base_numbers["mql_amount"][0] == 100.0
+    assert draft_numbers["mql_amount"][0] == 100.0
+    assert draft_numbers["amount"][0] == 150.0
