@@ -86,8 +86,12 @@ def _take_theirs() -> None:
 
 def _open_named() -> None:
     name = st.session_state[_key("draft")]
-    if name != common.draft_name():
+    if name == common.draft_name():
+        return
+    try:
         common.open_stored_draft(name)
+    except LeadsimError as error:
+        st.session_state[_DONE_KEY] = ("error", error.render())
 
 
 def _draft_picker() -> None:
