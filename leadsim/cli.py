@@ -297,8 +297,11 @@ def _add_publish_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_publish(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from leadsim.criteria import load_criteria
     from leadsim.diff import render_diff
+    from leadsim.errors import PublishError
     from leadsim.publish import (
         check_approvals,
         parse_approvals,
@@ -310,23 +313,27 @@ def _run_publish(args: argparse.Namespace) -> int:
 
     if args.profile and not args.leads:
         raise LeadsimError.single("--profile needs --leads DATA; add the lead table")
-    approvals = parse_approvals(args.approve)
-    check_approvals(approvals)
-    draft = load_criteria(args.draft)
-    store = CriteriaStore(args.root)
-    plan = plan_publication(store, draft)
-    leads = _load_leads(args.leads, args.profile) if args.leads else None
-
-    published = publish(
-        store,
-        draft,
-        approvals,
-        bump=args.bump,
-        leads=leads,
-        summary=args.summary,
-        plan=plan,
-        version=args.set_version,
-    )
+    try:
+        approvals = parse_approvals(args.approve)
+        check_approvals(approvals)
+        draft = load_criteria(args.draft)
+        store = CriteriaStore(args.root)
+        plan = plan_publication(store, draft)
+        leads = _load_leads(args.leads, args.profile) if args.leads else None
+        published = publish(
+            store,
+            draft,
+            approvals,
+            bump=args.bump,
+            leads=leads,
+            summary=args.summary,
+            plan=plan,
+            version=args.set_version,
+        )
+    except PublishError as error:
+        # Approval and version problems belong to no file line; name the draft.
+        located = [replace(p, file=p.file or args.draft) for p in error.problems]
+        raise PublishError(located) from None
     if published.previous_version:
         print(f"Changes against {published.criteria_id} {published.previous_version}:")
         print(render_diff(published.changes, markdown=False))

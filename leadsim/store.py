@@ -311,7 +311,7 @@ class CriteriaStore:
         with self.lock(criteria_id):
             path.parent.mkdir(exist_ok=True)
             current = _read_if_exists(path)
-            _check_base(criteria_id, name, current, base_revision)
+            _check_base(path, criteria_id, current, base_revision)
             if current == content:
                 return revision_of(content)
             _discard_temporaries(path.parent)
@@ -327,7 +327,7 @@ class CriteriaStore:
         path = self.draft_path(criteria_id, name)
         with self.lock(criteria_id):
             current = _read_if_exists(path)
-            _check_base(criteria_id, name, current, base_revision)
+            _check_base(path, criteria_id, current, base_revision)
             path.unlink()
             _fsync_dir(path.parent)
         logger.info("deleted draft %s/%s", criteria_id, name)
@@ -369,9 +369,10 @@ class CriteriaStore:
 
 
 def _check_base(
-    criteria_id: str, name: str, current: bytes | None, base_revision: str | None
+    path: Path, criteria_id: str, current: bytes | None, base_revision: str | None
 ) -> None:
     """Refuse a write whose base is not what is on disk now."""
+    name = path.stem
     if current is None and base_revision is None:
         return
     if current is None:
@@ -379,7 +380,8 @@ def _check_base(
             [
                 Problem(
                     f"draft {criteria_id}/{name} was deleted since you opened it; "
-                    "save your text as a new draft"
+                    "save your text as a new draft",
+                    file=str(path),
                 )
             ]
         )
@@ -398,7 +400,7 @@ def _check_base(
             "them and save again"
         )
     raise StaleDraftError(
-        [Problem(message)],
+        [Problem(message, file=str(path))],
         current_text=current.decode("utf-8", errors="replace"),
         current_revision=revision,
     )

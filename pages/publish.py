@@ -55,6 +55,10 @@ def _key(name: str) -> str:
 # --- the draft ---------------------------------------------------------------------
 
 
+def _messages(error: LeadsimError) -> str:
+    return " ".join(problem.message for problem in error.problems)
+
+
 def _save() -> None:
     try:
         common.save_draft()
@@ -62,10 +66,10 @@ def _save() -> None:
         st.session_state[_STALE_KEY] = {
             "text": error.current_text,
             "revision": error.current_revision,
-            "message": error.render(),
+            "message": _messages(error),
         }
     except LeadsimError as error:
-        st.session_state[_DONE_KEY] = ("error", error.render())
+        st.session_state[_DONE_KEY] = ("error", _messages(error))
     else:
         st.session_state.pop(_STALE_KEY, None)
 
@@ -91,7 +95,7 @@ def _open_named() -> None:
     try:
         common.open_stored_draft(name)
     except LeadsimError as error:
-        st.session_state[_DONE_KEY] = ("error", error.render())
+        st.session_state[_DONE_KEY] = ("error", _messages(error))
 
 
 def _draft_picker() -> None:

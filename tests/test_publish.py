@@ -496,7 +496,10 @@ def test_the_publish_command_refuses_one_person_for_both_teams(
     status = main(["publish", str(draft_file), *approve, "--root", str(published.root)])
 
     assert status == 1
-    assert "cannot approve for both marketing and sales" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"{draft_file}: Ana cannot approve for both marketing and sales"
+    )
     assert tree(published.root) == before
 
 
