@@ -16,9 +16,10 @@ takes the largest. The policy, in the order a reviewer applies it:
 * **minor**: the same stages, decided differently: a rule or route added,
   points, conditions, caps, decay, thresholds, the number of optional SQL
   requirements, account numbers, queues, follow-up days, the routing order,
-  the fallback, list items.
-* **patch**: wording only: labels, discovery questions, glossary, title,
-  description, owners, the order of rules within a section.
+  the fallback, named lists and their items, and any key this module does
+  not know.
+* **patch**: wording only: labels, notes, discovery questions, glossary,
+  title, description, owners, the order of rules within a section.
 """
 
 from __future__ import annotations
