@@ -474,36 +474,30 @@ def sweep_totals(
     ``unobserved`` leads count in volume, never in precision or coverage.
     """
     size = max_threshold + 1
-    bucket = np.clip(np.floor(total[eligible]), 0, max_threshold).astype(np.int64)
+    # Leads outside the sweep go to a spare bucket past the top; fast-tracked
+    # leads to the top bucket, which every threshold's top-down sum includes.
+    bucket = np.clip(np.floor(total), 0, max_threshold).astype(np.int64)
+    bucket[~eligible] = size
+    bucket[always] = max_threshold
     observed = ~unobserved
+    lead_class = observed.astype(np.uint8) << 2
+    lead_class |= opportunity.astype(np.uint8) << 1
+    lead_class |= won.astype(np.uint8)
 
-    def top_down(weights: np.ndarray | None) -> np.ndarray:
-        sums = np.bincount(bucket, weights=weights, minlength=size)
-        return np.cumsum(sums[::-1])[::-1]
-
-    def fixed(mask: np.ndarray) -> float:
-        return float(np.count_nonzero(always & mask))
-
-    eligible_observed = observed[eligible]
-    opportunity_observed = (opportunity & observed)[eligible]
-    won_observed = (won & observed)[eligible]
-    amount_observed = np.where(observed, amount, 0.0)
-    always_observed = always & observed
-    volume = top_down(None) + np.count_nonzero(always)
-    counted = top_down(eligible_observed.astype(np.float64)) + fixed(observed)
+    counts = np.bincount(bucket * 8 + lead_class, minlength=(size + 1) * 8)
+    counts = counts.reshape(size + 1, 8)[:size]
+    top_down = np.cumsum(counts[::-1], axis=0)[::-1]
+    rows = np.flatnonzero(amount * observed)
+    money = np.bincount(bucket[rows], weights=amount[rows], minlength=size + 1)
+    volume = top_down.sum(axis=1)
+    counted = top_down[:, 4:].sum(axis=1)
     return SweepCurve(
         thresholds=np.arange(size),
         mql=volume.astype(np.int64),
         counted=counted.astype(np.int64),
-        opportunity=(
-            top_down(opportunity_observed.astype(np.float64))
-            + fixed(opportunity & observed)
-        ).astype(np.int64),
-        won=(top_down(won_observed.astype(np.float64)) + fixed(won & observed)).astype(
-            np.int64
-        ),
-        amount=top_down(amount_observed[eligible])
-        + float(amount_observed[always_observed].sum()),
+        opportunity=top_down[:, [6, 7]].sum(axis=1).astype(np.int64),
+        won=top_down[:, [5, 7]].sum(axis=1).astype(np.int64),
+        amount=np.cumsum(money[:size][::-1])[::-1],
         unobserved=(volume - counted).astype(np.int64),
         total_opportunity=int(np.count_nonzero(opportunity)),
         total_won=int(np.count_nonzero(won)),
