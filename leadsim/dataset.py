@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from leadsim.errors import DataError, Problem
+from leadsim.errors import DataError, Problem, raise_if_errors
 
 logger = logging.getLogger(__name__)
 
@@ -365,8 +365,12 @@ def prepare_leads(
     Runs once per dataset. Raises :class:`DataError` when the table is empty
     or its id column is missing or not unique.
     """
-    frame = frame.rename(columns=profile.rename)
-    _check_table(frame, profile, source)
+    from leadsim.profiling import check_profile
+
+    renamed = frame.rename(columns=profile.rename)
+    _check_table(renamed, profile, source)
+    raise_if_errors(check_profile(frame, profile), DataError)
+    frame = renamed
 
     missing = {str(value).strip().lower() for value in profile.missing_values}
     missing.add("")

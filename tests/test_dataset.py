@@ -145,3 +145,15 @@ def test_sample_history_loads_with_its_profile() -> None:
     assert leads.columns["created_at"].kind == "date"
     opportunity = leads.outcome("opportunity")
     assert opportunity is not None and 0.05 < opportunity.mean() < 0.25
+
+
+def test_profile_naming_missing_columns_is_refused() -> None:
+    frame = _frame(industry=["a", "b"])
+    profile = Profile(segments=["territory"], outcomes={"opportunity": "converted_x"})
+
+    with pytest.raises(DataError) as raised:
+        prepare_leads(frame, profile)
+
+    message = str(raised.value)
+    assert "'territory' is not a column" in message
+    assert "'converted_x' is not a column" in message
