@@ -1163,6 +1163,16 @@ if document is None:
     _yaml_tab(problems)
     st.stop()
 
+data_errors = [problem for problem in problems if problem.severity == "error"]
+if data_errors:
+    # The draft is valid YAML but cannot run on this lead history.
+    st.error(
+        f"The draft cannot run on this lead history ({len(data_errors)} "
+        "problem(s), each at its line in the YAML tab). First: "
+        + data_errors[0].message,
+        icon=":material/error:",
+    )
+
 counts = _rule_counts(leads)
 tabs = st.tabs(
     [

@@ -31,13 +31,14 @@ common.page_setup(
 try:
     leads = common.current_leads()
     baseline = common.current_baseline()
+    numbers = common.headline(common.evaluation_for(baseline, leads))
 except LeadsimError as error:
-    common.show_error(error, "The history or the published criteria cannot be read.")
+    common.show_error(
+        error, "The published criteria cannot be applied to this lead history."
+    )
     st.page_link("pages/data.py", label="Pick another lead history on the Data page")
     st.stop()
 
-numbers = common.headline(common.evaluation_for(baseline, leads))
-created = leads.created_days()
 data_path, _ = common.dataset_paths()
 
 left, right = st.columns(2)

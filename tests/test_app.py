@@ -227,3 +227,18 @@ def test_the_title_is_edited_without_yaml(app):
 
 def _widget_key(app: AppTest, suffix: str) -> str:
     return next(box.key for box in app.text_input if box.key.endswith(suffix))
+
+
+@pytest.mark.parametrize("page", ["home", "design", "simulate"])
+def test_a_history_without_the_criteria_fields_shows_problems_not_tracebacks(
+    app, tmp_path, page
+):
+    history = tmp_path / "thin.csv"
+    history.write_text("lead_id,created_at\nL1,2026-01-05\nL2,2026-01-06\n")
+    app.session_state["leadsim_data_path"] = str(history)
+    app.session_state["leadsim_profile_path"] = ""
+
+    _open(app, page)
+
+    assert not app.exception, app.exception[0].stack_trace if app.exception else ""
+    assert app.error, "the missing fields should be reported"
