@@ -22,11 +22,15 @@ Public API (stable, for every page):
 - ``open_draft(name, text, revision)``, ``open_stored_draft(name)``,
   ``save_draft()``: switch drafts; save through the store (raises
   ``StaleDraftError`` when someone else saved since).
-- ``capacity()``: the SDR capacity, leads a week, shared by the pages.
-- ``current_simulation()``: draft against baseline on the current leads.
-- ``show_problems(problems)``: render problems inline, location first.
+- ``capacity()``, ``set_capacity(n)``: the SDR capacity, leads a week.
+- ``evaluation_for(criteria, leads)``, ``simulation_for(draft, baseline,
+  leads)``, ``current_simulation()``: cached by content; read-only results.
+- ``headline(evaluation)``: leads, MQLs, SQLs and the two headline rates.
+- ``show_problems(problems)``, ``show_error(error, intro)``: problems inline,
+  location first, never a traceback.
 - ``page_setup(title, intro)``: call first on every page (title, and a
   guard that the page runs inside ``app.py``'s navigation).
+- ``navigation_pages()``: the menu; ``page_link(path, label, icon)``.
 """
 
 from __future__ import annotations
