@@ -427,6 +427,21 @@ def sweep_chart(
     )
 
 
+def warm_templates(rate_titles: tuple[str, ...] = ()) -> None:
+    """Build and validate every chart layout now, so the first redraw is quick.
+
+    Building the layouts takes about a second once per process; the app
+    calls this in the background when it starts.
+    """
+    _funnel_template()
+    _weekly_template()
+    _histogram_template()
+    _sweep_template()
+    for title in rate_titles:
+        _segment_template(title)
+    logger.debug("chart templates ready")
+
+
 # --- export --------------------------------------------------------------------
 
 

@@ -38,10 +38,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
 
+from leadsim import charts
 from leadsim.charts import BASELINE_COLOUR as BASELINE_COLOUR
 from leadsim.charts import DRAFT_COLOUR as DRAFT_COLOUR
 from leadsim.criteria import Criteria, parse_criteria
@@ -56,6 +58,14 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CRITERIA_ID = "erp-lead-stages"
 DEFAULT_CAPACITY = 120
+# The rates the Simulate page offers per segment, with their chart titles.
+SEGMENT_RATES = {
+    "mql_opportunity": "MQLs → opportunity",
+    "mql_to_sql": "MQL → SQL rate",
+    "opportunity_coverage": "opportunities caught",
+    "mql_won": "MQLs → won",
+}
+SEGMENT_RATE_TITLES = tuple(SEGMENT_RATES.values())
 
 _DATA_KEY = "leadsim_data_path"
 _PROFILE_KEY = "leadsim_profile_path"
@@ -406,6 +416,17 @@ def ensure_entry() -> None:
     st.switch_page(requested)
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_charts() -> threading.Thread:
+    # Once per server process, in the background: the Simulate page's first
+    # redraw then finds every chart layout built.
+    thread = threading.Thread(
+        target=charts.warm_templates, args=(SEGMENT_RATE_TITLES,), daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def page_setup(title: str, intro: str = "") -> None:
     """The shared page header: a title and one line of what the page is for.
 
@@ -413,6 +434,7 @@ def page_setup(title: str, intro: str = "") -> None:
     the app's navigation (see :func:`ensure_entry`).
     """
     ensure_entry()
+    _warm_charts()
     st.title(title)
     if intro:
         st.caption(intro)

@@ -20,12 +20,7 @@ from pages import common
 THRESHOLD_KEY = "simulate_threshold"
 CAPACITY_KEY = "simulate_capacity"
 TAB_KEY = "simulate_tab"
-RATES = {
-    "mql_opportunity": "MQLs → opportunity",
-    "mql_to_sql": "MQL → SQL rate",
-    "opportunity_coverage": "opportunities caught",
-    "mql_won": "MQLs → won",
-}
+RATES = common.SEGMENT_RATES
 TABS = [
     "Funnel & weekly load",
     "Segments",

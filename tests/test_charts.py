@@ -179,3 +179,26 @@ def test_chart_image_refuses_unknown_formats():
 
     with pytest.raises(ValueError, match="use png or svg"):
         charts.chart_image(charts.funnel_chart(stages), "gif")
+
+
+def test_warm_templates_builds_every_layout_once():
+    charts.warm_templates(("MQL → SQL rate",))
+
+    assert charts._funnel_template.cache_info().currsize == 1
+    assert charts._sweep_template.cache_info().currsize == 1
+    hits = charts._segment_template.cache_info().hits
+    charts.segment_chart(
+        pd.DataFrame(
+            {
+                "value": ["a"],
+                "version": ["draft"],
+                "rate": [0.5],
+                "low": [0.2],
+                "high": [0.8],
+                "leads": [4],
+                "small": [True],
+            }
+        ),
+        "MQL → SQL rate",
+    )
+    assert charts._segment_template.cache_info().hits == hits + 1
