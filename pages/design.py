@@ -935,6 +935,12 @@ def _glossary_editor(document: dict) -> None:
 
 
 def _yaml_tab(problems: list[Problem]) -> None:
+    # Monospace, so that a problem's column lines up with what is on screen.
+    st.html(
+        "<style>[class*='yaml'] textarea {font-family: ui-monospace, "
+        "'DejaVu Sans Mono', monospace; font-size: 15px; white-space: pre; "
+        "overflow-wrap: normal; overflow-x: auto;}</style>"
+    )
     left, right = st.columns([3, 2])
     key = _key("yaml")
     left.text_area(
