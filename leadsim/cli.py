@@ -411,7 +411,7 @@ def _add_simulate_parser(subparsers: argparse._SubParsersAction) -> None:
         "simulate",
         help="replay a draft and a baseline on historical leads and compare them",
         description="Evaluate DRAFT and BASE on the same historical leads and "
-        "report what the draft would change: stage counts, conversion with 95%% "
+        "report what the draft would change: stage counts, conversion with 95% "
         "intervals, segments, weekly load, flips with reasons, the threshold "
         "sweep and per-rule impact.",
     )
