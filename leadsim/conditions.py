@@ -52,10 +52,16 @@ AGE_OPERATORS = frozenset({"within_days", "older_than_days"})
 
 @dataclass
 class RoutingContext:
-    """What routing conditions may read besides fields: stage and scores."""
+    """What routing conditions may read besides fields: stage and scores.
+
+    ``stage`` holds stage codes, positions in ``stages``. Field leaves go
+    through ``cache`` when one is given, as rule conditions do.
+    """
 
     stage: np.ndarray
     scores: Mapping[str, np.ndarray]
+    stages: tuple[str, ...] = ("disqualified", "lead", "mql", "sql")
+    cache: ConditionCache | None = None
 
 
 def leaf_operator(condition: Mapping[str, Any]) -> str:
@@ -115,12 +121,18 @@ def evaluate_condition(
     if "not" in condition:
         return ~evaluate_condition(condition["not"], leads, routing)
     if "stage" in condition:
-        return _routing(routing).stage == str(condition["stage"]).strip().lower()
+        context = _routing(routing)
+        name = str(condition["stage"]).strip().lower()
+        if name not in context.stages:
+            return np.zeros(len(leads), dtype=bool)
+        return context.stage == context.stages.index(name)
     if "score" in condition:
         scores = _routing(routing).scores[condition["score"]]
         operator = leaf_operator(condition)
         return _compare_values(scores, operator, condition[operator], float)
 
+    if routing is not None and routing.cache is not None:
+        return routing.cache.mask(condition, leads)
     name = str(condition["field"])
     column = leads.columns.get(name)
     if column is None:

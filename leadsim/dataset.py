@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,8 @@ class Leads:
     as_of: dt.date
     fingerprint: str
     source: str = ""
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Derived arrays that depend only on the leads (account groups, decay)."""
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -374,13 +378,16 @@ def prepare_leads(
 
     missing = {str(value).strip().lower() for value in profile.missing_values}
     missing.add("")
-    columns = {
-        str(name): prepare_column(
-            str(name), frame[name], _kind_of(str(name), profile), missing, profile
+    names = [str(name) for name in frame.columns if name != profile.id_column]
+
+    def prepare(name: str) -> Column:
+        return prepare_column(
+            name, frame[name], _kind_of(name, profile), missing, profile
         )
-        for name in frame.columns
-        if name != profile.id_column
-    }
+
+    # Factorizing Arrow text releases the GIL, so columns prepare in parallel.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        columns = dict(zip(names, pool.map(prepare, names)))
 
     as_of = profile.as_of or _latest_date(columns, profile)
     if fingerprint is None:

@@ -123,9 +123,7 @@ class Evaluation:
         grid = np.column_stack([self.matches[r] for r in self.rule_order])
         packed = np.packbits(grid, axis=1)
         keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-        _, first, inverse = np.unique(
-            keys, return_index=True, return_inverse=True
-        )
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         texts = np.array(
             [
                 ";".join(r for r, held in zip(self.rule_order, grid[row]) if held)
@@ -205,7 +203,7 @@ def evaluate(
 
     stage = stage.astype(np.int8)
     scores = {"fit": fit, "engagement": engagement, "total": total}
-    queue_code, queues, follow_up = _route(data, leads, lists, stage, scores)
+    queue_code, queues, follow_up = _route(data, leads, lists, stage, scores, cache)
     evaluation = Evaluation(
         criteria=criteria,
         leads=leads,
@@ -253,12 +251,15 @@ def _group_score(
 ) -> np.ndarray:
     score = np.zeros(len(leads))
     for rule in rules:
-        score += matches[rule.id] * float(rule.points or 0)
+        np.add(score, float(rule.points or 0), out=score, where=matches[rule.id])
 
     spec = spec or {}
     decay = spec.get("decay")
     if decay:
-        score = score * decay_factor(leads, decay)
+        key = ("decay", str(decay["date_field"]), float(decay["half_life_days"]))
+        if key not in leads.memo:
+            leads.memo[key] = decay_factor(leads, decay)
+        score *= leads.memo[key]
     score = np.maximum(score, 0.0)
     if spec.get("cap") is not None:
         score = np.minimum(score, float(spec["cap"]))
@@ -329,10 +330,13 @@ def _promote_accounts(
     sql_lead: np.ndarray,
 ) -> None:
     """Account (ABM) promotion, in place on ``stage`` and ``sql_via``."""
-    account = _group_ids(leads, str(spec["key"]))
-    department = _department_codes(
-        leads, str(spec.get("department_field", "department"))
-    )
+    key = ("account", str(spec["key"]), str(spec.get("department_field", "department")))
+    if key not in leads.memo:
+        leads.memo[key] = (
+            _group_ids(leads, key[1]),
+            _department_codes(leads, key[2]),
+        )
+    account, department = leads.memo[key]
     groups = int(account.max()) + 1 if len(account) else 0
 
     engaged = stage >= MQL
@@ -400,10 +404,11 @@ def _route(
     lists: Mapping[str, Any],
     stage: np.ndarray,
     scores: Mapping[str, np.ndarray],
+    cache: ConditionCache,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     routes = data.get("routing") or []
     fallback = data.get("fallback") or {"queue": "unrouted"}
-    context = RoutingContext(stage=np.array(STAGES)[stage], scores=scores)
+    context = RoutingContext(stage=stage, scores=scores, stages=STAGES, cache=cache)
 
     queues: list[str] = []
     queue_code = np.full(len(leads), -1, dtype=np.int32)

@@ -316,7 +316,7 @@ def _criteria(**mql: object) -> object:
 
 
 def test_scores_decay_cap_and_stage_by_hand() -> None:
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
     evaluation = evaluate(_criteria(), leads)
 
     # a: fit 20; engagement 20 + 10 = 30, age 0 so no decay, capped at 25.
@@ -335,7 +335,7 @@ def test_scores_decay_cap_and_stage_by_hand() -> None:
 
 
 def test_decay_halves_engagement_after_one_half_life() -> None:
-    frame = SMALL.drop(columns="employees").assign(last_activity="2026-05-31")
+    frame = SMALL.assign(last_activity="2026-05-31")
     leads = prepare_leads(frame, PROFILE)
 
     evaluation = evaluate(_criteria(), leads)
@@ -347,7 +347,7 @@ def test_decay_halves_engagement_after_one_half_life() -> None:
 
 def test_fast_track_makes_an_mql_below_the_threshold() -> None:
     fast = [{"id": "demo", "label": "Demo", "when": {"field": "demo", "eq": True}}]
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
 
     evaluation = evaluate(_criteria(fast_track=fast), leads)
 
@@ -382,14 +382,14 @@ def test_unknown_field_is_reported_with_what_to_do() -> None:
             {"id": "x", "label": "X", "points": 5, "when": {"field": "nope", "eq": 1}}
         ]
     }
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
 
     with pytest.raises(DataError, match="nope"):
         evaluate(_criteria(fit=fit), leads)
 
 
 def test_cache_recomputes_only_the_edited_rule() -> None:
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
     cache = ConditionCache()
     evaluate(_criteria(), leads, cache=cache)
     assert (cache.hits, cache.misses) == (0, 3)
@@ -417,7 +417,7 @@ def test_account_promotion_and_required() -> None:
     document["mql"]["threshold"] = {"total": 0}
     document["sql"] = sql
     criteria = parse_criteria(yaml.safe_dump(document, sort_keys=False))
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
 
     evaluation = evaluate(criteria, leads)
 
@@ -443,7 +443,7 @@ def test_every_lead_gets_a_queue_and_first_route_wins() -> None:
         {"id": "all-fit", "when": {"score": "fit", "gte": 20}, "queue": "fit"},
     ]
     criteria = parse_criteria(yaml.safe_dump(document, sort_keys=False))
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
 
     table = evaluate(criteria, leads).table()
 
@@ -453,7 +453,7 @@ def test_every_lead_gets_a_queue_and_first_route_wins() -> None:
 
 
 def test_empty_list_cell_counts_as_missing() -> None:
-    leads = prepare_leads(SMALL.drop(columns="employees"), PROFILE)
+    leads = prepare_leads(SMALL, PROFILE)
     assert np.asarray(leads.columns["downloads"].missing).tolist() == [
         False,
         True,
