@@ -335,7 +335,10 @@ def load_leads(path: str | Path, profile_path: str | Path | None = None) -> Lead
     else:
         profile = _proposed_profile(frame)
 
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
     digest.update(profile.to_yaml().encode())
     leads = prepare_leads(
         frame, profile, source=str(path), fingerprint=digest.hexdigest()

@@ -112,26 +112,32 @@ class Evaluation:
         counts = np.bincount(self.stage_code, minlength=len(STAGES))
         return {stage: int(count) for stage, count in zip(STAGES, counts)}
 
-    def matched_rules(self) -> np.ndarray:
+    def matched_rules(self) -> pd.Categorical:
         """Per lead, the ids of the rules that held, in file order, ``;``-joined.
 
         Leads share few distinct patterns of matches, so the text is built
-        once per pattern and then looked up.
+        once per pattern and the result is a categorical over those texts.
         """
         if not self.rule_order:
-            return np.full(len(self.leads), "", dtype=object)
+            return pd.Categorical.from_codes(np.zeros(len(self.leads), int), [""])
         grid = np.column_stack([self.matches[r] for r in self.rule_order])
         packed = np.packbits(grid, axis=1)
-        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        texts = np.array(
-            [
-                ";".join(r for r, held in zip(self.rule_order, grid[row]) if held)
-                for row in first
-            ],
-            dtype=object,
+        width = -(-packed.shape[1] // 8) * 8
+        padded = np.zeros((len(packed), width), dtype=np.uint8)
+        padded[:, : packed.shape[1]] = packed
+        words = padded.view(np.uint64)
+        # One 64-bit word per lead for up to 64 rules: a fast integer unique.
+        keys = (
+            words[:, 0]
+            if words.shape[1] == 1
+            else words.view(np.dtype((np.void, width))).ravel()
         )
-        return texts[inverse.ravel()]
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        texts = [
+            ";".join(r for r, held in zip(self.rule_order, grid[row]) if held)
+            for row in first
+        ]
+        return pd.Categorical.from_codes(inverse.ravel(), texts)
 
     def table(self) -> pd.DataFrame:
         """The ``score`` output: one row per lead, columns as in the brief."""
@@ -146,10 +152,10 @@ class Evaluation:
                 "fit_score": np.round(self.fit, 2),
                 "engagement_score": np.round(self.engagement, 2),
                 "total_score": np.round(self.total, 2),
-                "stage": self.stage,
-                "mql_via": self.mql_via,
-                "sql_via": self.sql_via,
-                "queue": self.queue,
+                "stage": pd.Categorical.from_codes(self.stage_code, STAGES),
+                "mql_via": pd.Categorical.from_codes(self.mql_via_code, MQL_VIA),
+                "sql_via": pd.Categorical.from_codes(self.sql_via_code, SQL_VIA),
+                "queue": pd.Categorical.from_codes(self.queue_code, self.queues),
                 "follow_up_days": follow_up,
                 "matched_rules": self.matched_rules(),
             }

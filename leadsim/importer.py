@@ -110,6 +110,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     safe = frame.copy()
     for name in safe.columns:
         column = safe[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            # Few distinct values: make the categories themselves inert.
+            categories = pd.Series(column.cat.categories, dtype=object)
+            inert = neutralise_formulas(categories.to_frame())[0]
+            safe[name] = column.cat.rename_categories(list(inert))
+            continue
         if not (
             pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
         ):
@@ -256,15 +262,20 @@ def _parse(raw: bytes, path: Path, report: ProgressCallback) -> pd.DataFrame:
 def _read_csv(raw: bytes, source: str, report: ProgressCallback) -> pd.DataFrame:
     """Decode, sniff the delimiter and parse a delimited text file."""
     encoding = _encoding_of(raw, source)
-    text = raw.decode(encoding)
     if encoding == "utf-8":
+        # Already checked as UTF-8: only the head needs decoding, and a
+        # second copy of a large file in memory is avoided.
         utf8 = raw
+        head = raw[: SNIFF_CHARS * 4].decode("utf-8", errors="ignore")[:SNIFF_CHARS]
     else:
+        text = raw.decode(encoding)
         utf8 = text.encode("utf-8")
-    if _looks_binary(text[:SNIFF_CHARS]):
+        head = text[:SNIFF_CHARS]
+        del text
+    if _looks_binary(head):
         raise _binary(source)
 
-    sample = text[:SNIFF_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    sample = head.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = detect_delimiter(sample)
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     logger.debug(

@@ -288,3 +288,16 @@ def test_a_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match="the workbook cannot be read"):
         read_table(path)
+
+
+def test_categorical_cells_that_look_like_formulas_are_neutralised() -> None:
+    import pandas as pd
+
+    from leadsim.importer import neutralise_formulas
+
+    frame = pd.DataFrame({"queue": pd.Categorical(["=cmd()", "sdr", "=cmd()"])})
+
+    safe = neutralise_formulas(frame)
+
+    assert safe["queue"].tolist() == ["'=cmd()", "sdr", "'=cmd()"]
+    assert frame["queue"].tolist()[0] == "=cmd()"
