@@ -331,6 +331,27 @@ class ConditionCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._derived: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+
+    def remember(
+        self, key: tuple[Any, ...], compute: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        """A derived array (such as a group score) memoised under ``key``.
+
+        The key must hold everything the array depends on, the dataset's
+        fingerprint included. The array comes back read-only.
+        """
+        found = self._derived.get(key)
+        if found is not None:
+            self._derived.move_to_end(key)
+            return found
+
+        found = compute()
+        found.setflags(write=False)
+        self._derived[key] = found
+        if len(self._derived) > 64:
+            self._derived.popitem(last=False)
+        return found
 
     def mask(self, condition: Mapping[str, Any], leads: Leads) -> np.ndarray:
         """The condition's column, computed once per dataset and form."""

@@ -8,6 +8,7 @@ with the fallback.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -186,10 +187,26 @@ def evaluate(
         by_section.setdefault(rule.section, []).append(rule)
 
     mql_spec = data.get("mql") or {}
-    fit = _group_score(by_section.get("fit", []), matches, mql_spec.get("fit"), leads)
-    engagement = _group_score(
-        by_section.get("engagement", []), matches, mql_spec.get("engagement"), leads
-    )
+
+    def group_score(section: str) -> np.ndarray:
+        # Moving a threshold leaves both groups' scores as they were; editing
+        # one rule recomputes only its group.
+        members = by_section.get(section, [])
+        spec = mql_spec.get(section) or {}
+        key = (
+            "group",
+            leads.fingerprint,
+            json.dumps(
+                [[resolve_lists(r.when, lists), r.points] for r in members],
+                sort_keys=True,
+                default=str,
+            ),
+            json.dumps({k: v for k, v in spec.items() if k != "rules"}, default=str),
+        )
+        return cache.remember(key, lambda: _group_score(members, matches, spec, leads))
+
+    fit = group_score("fit")
+    engagement = group_score("engagement")
     total = fit + engagement
 
     excluded = _any(by_section.get("exclude", []), matches, len(leads))
@@ -257,7 +274,8 @@ def _group_score(
 ) -> np.ndarray:
     score = np.zeros(len(leads))
     for rule in rules:
-        np.add(score, float(rule.points or 0), out=score, where=matches[rule.id])
+        # A multiply is several times faster than a masked add here.
+        score += matches[rule.id] * float(rule.points or 0)
 
     spec = spec or {}
     decay = spec.get("decay")
