@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
 
+from leadsim.conditions import OPERATORS
 from leadsim.errors import CriteriaError, Problem, Severity, format_path
 from leadsim.yamlio import (
     Marks,
@@ -65,23 +66,7 @@ SECTION_NAMES = {
     "require": "SQL rule",
     "require_any": "SQL rule",
 }
-FIELD_OPERATORS = (
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "between",
-    "contains",
-    "contains_any",
-    "contains_all",
-    "present",
-    "within_days",
-    "older_than_days",
-)
+FIELD_OPERATORS = OPERATORS
 SCORE_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 CONDITION_KINDS = ("field", "stage", "score", "all", "any", "not")
 

@@ -22,16 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from leadsim.criteria import RULE_SECTIONS
+
 logger = logging.getLogger(__name__)
 
-# Where each editable list of rules lives in the document.
+# Where each editable list of rules lives in the document: the rule
+# sections, then the routes.
 RULE_LISTS: dict[str, tuple[str, ...]] = {
-    "exclude": ("mql", "exclude"),
-    "fit": ("mql", "fit", "rules"),
-    "engagement": ("mql", "engagement", "rules"),
-    "fast_track": ("mql", "fast_track"),
-    "require": ("sql", "require"),
-    "require_any": ("sql", "require_any", "rules"),
+    **{section: tuple(path) for section, path in RULE_SECTIONS.items()},
     "routing": ("routing",),
 }
 
