@@ -177,7 +177,7 @@ def _add_score_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run_score(args: argparse.Namespace) -> int:
     from leadsim.criteria import check_against_leads, load_criteria
     from leadsim.errors import CriteriaError, raise_if_errors
-    from leadsim.evaluate import evaluate
+    from leadsim.evaluate import STAGES, evaluate
     from leadsim.importer import neutralise_formulas
 
     criteria = load_criteria(args.criteria)
@@ -188,14 +188,11 @@ def _run_score(args: argparse.Namespace) -> int:
     if args.out:
         table.to_csv(args.out, index=False)
         counts = table["stage"].value_counts()
-        summary = ", ".join(f"{counts.get(s, 0):,} {s}" for s in STAGE_NAMES)
+        summary = ", ".join(f"{counts.get(s, 0):,} {s}" for s in STAGES)
         print(f"wrote {len(table):,} leads to {args.out}: {summary}")
     else:
         table.to_csv(sys.stdout, index=False)
     return EXIT_OK
-
-
-STAGE_NAMES = ("disqualified", "lead", "mql", "sql")
 
 
 # --- schema ----------------------------------------------------------------------

@@ -34,18 +34,6 @@ STAGES = ("disqualified", "lead", "mql", "sql")
 DISQUALIFIED, LEAD, MQL, SQL = range(4)
 MQL_VIA = ("", "threshold", "fast_track")
 SQL_VIA = ("", "lead", "account")
-SCORE_COLUMNS = (
-    "lead_id",
-    "fit_score",
-    "engagement_score",
-    "total_score",
-    "stage",
-    "mql_via",
-    "sql_via",
-    "queue",
-    "follow_up_days",
-    "matched_rules",
-)
 
 
 class RuleLike(Protocol):
