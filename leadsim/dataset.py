@@ -333,7 +333,10 @@ def load_leads(path: str | Path, profile_path: str | Path | None = None) -> Lead
     if profile_path is not None:
         profile = load_profile(profile_path)
     else:
-        profile = _proposed_profile(frame)
+        # profiling builds on this module, hence the import here.
+        from leadsim.profiling import propose_profile
+
+        profile = propose_profile(frame)
 
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -350,15 +353,6 @@ def load_leads(path: str | Path, profile_path: str | Path | None = None) -> Lead
         time.perf_counter() - started,
     )
     return leads
-
-
-def _proposed_profile(frame: pd.DataFrame) -> Profile:
-    """A profile proposed from the data, when none was saved."""
-    try:
-        from leadsim.profiling import propose_profile
-    except ImportError:
-        return Profile(id_column=str(frame.columns[0]))
-    return propose_profile(frame)
 
 
 def prepare_leads(
