@@ -332,6 +332,9 @@ class ConditionCache:
         self.misses = 0
         self._entries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._derived: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        # A workshop's latest results by name (the last draft evaluation,
+        # the last comparison), so the next edit can start from them.
+        self.latest: dict[str, Any] = {}
 
     def remember(
         self, key: tuple[Any, ...], compute: Callable[[], np.ndarray]

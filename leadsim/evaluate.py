@@ -8,6 +8,7 @@ with the fallback.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -34,6 +35,8 @@ STAGES = ("disqualified", "lead", "mql", "sql")
 DISQUALIFIED, LEAD, MQL, SQL = range(4)
 MQL_VIA = ("", "threshold", "fast_track")
 SQL_VIA = ("", "lead", "account")
+
+_SERIALS = itertools.count(1)
 
 
 class RuleLike(Protocol):
@@ -75,6 +78,14 @@ class Evaluation:
     matches: dict[str, np.ndarray] = field(default_factory=dict)
     rule_order: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Lead-level SQL (before account promotion), kept so that an edit can be
+    # applied to the rows it touches only.
+    lead_sql: np.ndarray | None = None
+    # A number unique to this evaluation, and, when it was derived from an
+    # earlier one, (that one's serial, the rows that may differ from it):
+    # outside those rows every per-lead output equals the earlier one's.
+    serial: int = field(default_factory=lambda: next(_SERIALS))
+    changed: tuple[int, np.ndarray] | None = None
 
     @property
     def stage(self) -> np.ndarray:
@@ -152,13 +163,19 @@ class Evaluation:
 
 
 def evaluate(
-    criteria: CriteriaLike, leads: Leads, cache: ConditionCache | None = None
+    criteria: CriteriaLike,
+    leads: Leads,
+    cache: ConditionCache | None = None,
+    previous: Evaluation | None = None,
 ) -> Evaluation:
     """Score, stage and route every lead under ``criteria``.
 
     ``cache`` memoises rule columns across calls (see
     :class:`~leadsim.conditions.ConditionCache`); pass the same one for
-    repeated evaluations of edits on one dataset.
+    repeated evaluations of edits on one dataset. ``previous``, an earlier
+    evaluation on the same leads, lets an edit of rule conditions or points
+    be applied to the leads it can change only; the result is the same as
+    without it.
     """
     started = time.perf_counter()
     data = criteria.data
