@@ -29,6 +29,7 @@ import pandas as pd
 
 from leadsim import stats
 from leadsim.conditions import ConditionCache, resolve_lists
+from leadsim.criteria import RULE_SECTIONS
 from leadsim.dataset import EPOCH, Leads
 from leadsim.evaluate import Evaluation, evaluate
 from leadsim.stats import MQL_CODE, SQL_CODE, STAGES, Delta, Rate
@@ -486,17 +487,31 @@ def simulate(
 
     ``capacity`` is the SDR team's capacity in leads a week (for the sales
     load). Pass the same ``cache`` across calls in a workshop: after a
-    one-rule edit only that rule's column is recomputed, and the baseline's
-    evaluation, unchanged, is reused whole.
+    one-rule edit only that rule's column is recomputed, the baseline's
+    evaluation, unchanged, is reused whole, and the comparison recounts only
+    the leads whose draft outputs the edit changed (the result is the same
+    as a full comparison's).
     """
-    workshop = cache is not None
-    cache = cache if cache is not None else ConditionCache()
-    if workshop:
-        baseline_evaluation = _kept_evaluation(baseline, leads, cache)
-    else:
+    if cache is None:
+        cache = ConditionCache()
         baseline_evaluation = evaluate(baseline, leads, cache=cache)
-    draft_evaluation = evaluate(draft, leads, cache=cache)
-    return compare(baseline_evaluation, draft_evaluation, capacity, max_flips)
+        draft_evaluation = evaluate(draft, leads, cache=cache)
+        return compare(baseline_evaluation, draft_evaluation, capacity, max_flips)
+
+    baseline_evaluation = _kept_evaluation(baseline, leads, cache)
+    # Taken out while in use: a comparison that fails half way leaves nothing
+    # half updated behind.
+    kept = cache.latest.pop(_LATEST, None)
+    if kept is not None and kept.lead_key != _lead_key(leads):
+        kept = None
+    draft_evaluation = evaluate(
+        draft, leads, cache=cache, previous=None if kept is None else kept.draft
+    )
+    simulation, tallies = _compare(
+        baseline_evaluation, draft_evaluation, capacity, max_flips, kept
+    )
+    cache.latest[_LATEST] = tallies
+    return simulation
 
 
 # Results kept between calls (app sessions share them): guarded by one lock.
@@ -534,33 +549,68 @@ def compare(
     max_flips: int = MAX_FLIPS,
 ) -> Simulation:
     """Compare two evaluations of the same leads (see :func:`simulate`)."""
+    simulation, _ = _compare(baseline, draft, capacity, max_flips)
+    return simulation
+
+
+def _compare(
+    baseline: Evaluation,
+    draft: Evaluation,
+    capacity: float | None,
+    max_flips: int,
+    previous: _Tallies | None = None,
+) -> tuple[Simulation, _Tallies]:
+    """The comparison, and its tallies for the next one.
+
+    With ``previous``, the tallies of an earlier comparison on the same
+    leads, only the leads whose draft outputs changed since are counted
+    again, when the two drafts differ in rule conditions, points or lists
+    alone (see :meth:`_Tallies.update`); otherwise everything is counted.
+    """
     started = time.perf_counter()
     leads = draft.leads
-    facts = _Facts.build(baseline, draft)
+    lead = _lead_facts(leads)
+    rows = None if previous is None else previous.changed_rows(baseline, draft)
+    if previous is not None and rows is not None:
+        tallies = previous.update(baseline, draft, rows)
+    else:
+        known = None
+        if previous is not None and previous.lead_key == _lead_key(leads):
+            known = previous.masks
+        tallies = _Tallies.count(baseline, draft, lead, known)
+    facts = _Facts(
+        lead,
+        stats.stage_codes(baseline.stage_code),
+        stats.stage_codes(draft.stage_code),
+        tallies.classes,
+    )
 
-    overall = facts.count()
+    overall = tallies.counts[None]
     baseline_table, draft_table = facts.tables(overall)
     weekly, load = _weekly(facts, overall, capacity)
-    segments = {column: _segment(column, facts) for column in facts.lead.groupings}
+    segments = {
+        column: _segment(column, facts, tallies.counts[column])
+        for column in lead.groupings
+    }
     flips = _flips(baseline, draft, facts, max_flips)
     simulation = Simulation(
-        dataset=_dataset_info(leads, facts.lead),
+        dataset=_dataset_info(leads, lead),
         capacity=capacity,
         baseline_criteria=_criteria_info(baseline.criteria),
         draft_criteria=_criteria_info(draft.criteria),
-        baseline=_funnel(baseline_table.numbers(), 0, facts.lead.unknown),
-        draft=_funnel(draft_table.numbers(), 0, facts.lead.unknown),
+        baseline=_funnel(baseline_table.numbers(), 0, lead.unknown),
+        draft=_funnel(draft_table.numbers(), 0, lead.unknown),
         flips=flips,
         segments=segments,
         weekly=weekly,
         load=load,
-        sweep=_sweep(draft, facts),
-        rules=rule_impact(draft, baseline, facts.worked, facts.opportunity),
+        sweep=_sweep_result(tallies.sweep.curve(), _threshold(draft.criteria)),
+        rules=_impacts(draft, baseline, tallies.masks, tallies.without),
         caveats=[],
         evaluations=(baseline, draft),
     )
-    if facts.lead.unknown:
-        _blank_unknown(simulation, facts.lead.unknown)
+    if lead.unknown:
+        _blank_unknown(simulation, lead.unknown)
     simulation.caveats = _caveats(simulation, facts)
     simulation.seconds = time.perf_counter() - started
     logger.info(
@@ -571,7 +621,7 @@ def compare(
         simulation.seconds,
         f"{flips.count:,}",
     )
-    return simulation
+    return simulation, tallies
 
 
 @dataclass
@@ -614,9 +664,14 @@ _LEAD_FACTS: OrderedDict[str, _LeadFacts] = OrderedDict()
 _LEAD_FACTS_KEPT = 2
 
 
+def _lead_key(leads: Leads) -> str:
+    """What tells one prepared history from another: fingerprint and size."""
+    return f"{leads.fingerprint}:{len(leads)}"
+
+
 def _lead_facts(leads: Leads) -> _LeadFacts:
     """The lead-only facts of ``leads``, memoised on its fingerprint."""
-    key = f"{leads.fingerprint}:{len(leads)}"
+    key = _lead_key(leads)
     with _KEPT_LOCK:
         found = _LEAD_FACTS.get(key)
         if found is not None:
@@ -665,8 +720,6 @@ class _Facts:
     lead: _LeadFacts
     baseline_stage: np.ndarray
     draft_stage: np.ndarray
-    unobserved_mql: np.ndarray
-    unobserved_sql: np.ndarray
     classes: np.ndarray
 
     @property
@@ -684,17 +737,8 @@ class _Facts:
         lead = _lead_facts(draft.leads)
         base_stage = stats.stage_codes(baseline.stage_code)
         draft_stage = stats.stage_codes(draft.stage_code)
-        if lead.worked is None:
-            nobody = np.zeros(len(base_stage), dtype=bool)
-            new_mql, new_sql = nobody, nobody
-        else:
-            never = ~lead.worked
-            new_mql = never & (draft_stage >= MQL_CODE) & (base_stage < MQL_CODE)
-            new_sql = never & (draft_stage == SQL_CODE) & (base_stage != SQL_CODE)
-        classes = stats.paired_classes(
-            base_stage, draft_stage, lead.opportunity, lead.won, new_mql, new_sql
-        )
-        return cls(lead, base_stage, draft_stage, new_mql, new_sql, classes)
+        classes = _paired_classes(lead, base_stage, draft_stage)
+        return cls(lead, base_stage, draft_stage, classes)
 
     def count(self, grouping: _Grouping | None = None) -> np.ndarray:
         """Leads per group, week slot and paired class, in one bincount.
@@ -728,6 +772,249 @@ class _Facts:
         """
         pairs = counts[:, :-1].sum(axis=(4, 5, 6, 7))
         return pairs.sum(axis=3), pairs.sum(axis=2)
+
+
+def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``values`` at ``rows``, or all of them when ``rows`` is None."""
+    return values if rows is None else values[rows]
+
+
+def _paired_classes(
+    lead: _LeadFacts,
+    baseline_stage: np.ndarray,
+    draft_stage: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """The paired class of each lead, or of ``rows`` only.
+
+    A lead's class depends on its own stages and outcomes alone, so the
+    classes of a few rows can replace theirs in an earlier comparison.
+    """
+    base_stage = _take(baseline_stage, rows)
+    draft_stage = _take(draft_stage, rows)
+    if lead.worked is None:
+        nobody = np.zeros(len(base_stage), dtype=bool)
+        new_mql, new_sql = nobody, nobody
+    else:
+        never = ~_take(lead.worked, rows)
+        new_mql = never & (draft_stage >= MQL_CODE) & (base_stage < MQL_CODE)
+        new_sql = never & (draft_stage == SQL_CODE) & (base_stage != SQL_CODE)
+    return stats.paired_classes(
+        base_stage,
+        draft_stage,
+        _take(lead.opportunity, rows),
+        _take(lead.won, rows),
+        new_mql,
+        new_sql,
+    )
+
+
+# Where a workshop's last comparison is kept in ``ConditionCache.latest``.
+_LATEST = "comparison"
+# Past this share of changed leads, counting them all again is as quick.
+_UPDATE_SHARE = 0.25
+# What the tallies read of an evaluation per lead, besides rule matches.
+_TALLIED = ("fit", "engagement", "total", "stage_code")
+
+
+@dataclass
+class _Tallies:
+    """One comparison's per-lead classes and sums, kept for the next one.
+
+    Nearly every figure of a comparison is a sum over leads of what each
+    lead's own baseline and draft outputs give: funnel counts per segment
+    and week, the sweep's buckets, MQLs lost and gained without each rule.
+    A workshop simulates edit after edit of one draft against one baseline,
+    so after an edit only the leads whose draft outputs changed leave the
+    sums and come back with their new outputs. Counts are integers, and
+    money is summed afresh over the few leads that have it, so the result
+    is exactly that of counting everything.
+    """
+
+    lead_key: str
+    baseline: int
+    draft: Evaluation
+    fixed: str
+    classes: np.ndarray
+    counts: dict[str | None, np.ndarray]
+    sweep: _SweepTally
+    masks: _MaskCounts
+    without: dict[str, tuple[int, int]]
+    # True when these tallies were updated from an earlier comparison's.
+    updated: bool = False
+
+    @classmethod
+    def count(
+        cls,
+        baseline: Evaluation,
+        draft: Evaluation,
+        lead: _LeadFacts,
+        masks: _MaskCounts | None = None,
+    ) -> _Tallies:
+        """Tallies of ``draft`` against ``baseline``, every lead counted.
+
+        ``masks`` are mask counts of an earlier comparison on the same
+        leads; rule columns that come back are not counted again.
+        """
+        facts = _Facts.build(baseline, draft)
+        counts: dict[str | None, np.ndarray] = {None: facts.count()}
+        for column, grouping in lead.groupings.items():
+            counts[column] = facts.count(grouping)
+        without = _WithoutRule(draft)
+        return cls(
+            lead_key=_lead_key(draft.leads),
+            baseline=baseline.serial,
+            draft=draft,
+            fixed=_fixed_part(draft.criteria),
+            classes=facts.classes,
+            counts=counts,
+            sweep=_SweepTally.count(draft, facts),
+            masks=masks or _MaskCounts(lead.worked, lead.opportunity),
+            without={rule.id: without.change(rule) for rule in draft.criteria.rules()},
+        )
+
+    def changed_rows(
+        self, baseline: Evaluation, draft: Evaluation
+    ) -> np.ndarray | None:
+        """The leads to count again for ``draft``, or None to count them all.
+
+        None unless the leads and the baseline's evaluation are the ones
+        counted here and the drafts differ in rule conditions, points and
+        lists alone (thresholds, caps, decay, rule ids and sections, SQL
+        and routing kept), and when too many leads changed to gain anything.
+        """
+        if (
+            self.lead_key != _lead_key(draft.leads)
+            or self.baseline != baseline.serial
+            or list(self.draft.queues) != list(draft.queues)
+            or set(self.draft.matches) != set(draft.matches)
+            or self.fixed != _fixed_part(draft.criteria)
+        ):
+            return None
+        rows = _changed_rows(self.draft, draft)
+        if len(rows) > _UPDATE_SHARE * len(draft.leads):
+            return None
+        return rows
+
+    def update(
+        self, baseline: Evaluation, draft: Evaluation, rows: np.ndarray
+    ) -> _Tallies:
+        """These tallies, moved in place to ``draft``: ``rows`` counted again.
+
+        ``rows`` come from :meth:`changed_rows`: outside them every output
+        the tallies read is the same under ``draft`` as under the draft
+        counted here.
+        """
+        lead = _lead_facts(draft.leads)
+        before = self.classes[rows]
+        after = _paired_classes(
+            lead,
+            stats.stage_codes(baseline.stage_code),
+            stats.stage_codes(draft.stage_code),
+            rows,
+        )
+        moved = before != after
+        moved_rows = rows[moved]
+        old = before[moved].astype(np.int64)
+        new = after[moved].astype(np.int64)
+        for column, counts in self.counts.items():
+            keys = lead.keys if column is None else lead.groupings[column].keys
+            flat = counts.reshape(-1)
+            np.subtract.at(flat, keys[moved_rows] + old, 1)
+            np.add.at(flat, keys[moved_rows] + new, 1)
+        self.classes[rows] = after
+
+        self.sweep.update(draft, rows)
+        self.without = self._without(draft, rows)
+        self.draft = draft
+        self.updated = True
+        return self
+
+    def _without(
+        self, draft: Evaluation, rows: np.ndarray
+    ) -> dict[str, tuple[int, int]]:
+        """MQLs lost and gained without each rule of ``draft``, from the last ones.
+
+        A lead adds to those counts by its own matches, scores and stage,
+        and by the points of the rules it matches: the leads of ``rows``
+        and those matched by a rule whose points changed are counted again.
+        """
+        size = len(draft.leads)
+        old_rules = {rule.id: rule for rule in self.draft.criteria.rules()}
+        rules = draft.criteria.rules()
+        repointed = [
+            rule.id
+            for rule in rules
+            if float(rule.points or 0) != float(old_rules[rule.id].points or 0)
+        ]
+        if repointed:
+            touched = np.zeros(size, dtype=bool)
+            touched[rows] = True
+            for rule_id in repointed:
+                touched |= self.draft.matches[rule_id]
+                touched |= draft.matches[rule_id]
+            rows = np.flatnonzero(touched)
+        if len(rows) > _UPDATE_SHARE * size:
+            everyone = _WithoutRule(draft)
+            return {rule.id: everyone.change(rule) for rule in rules}
+
+        before = _WithoutRule(self.draft, rows)
+        after = _WithoutRule(draft, rows)
+        changes = {}
+        for rule in rules:
+            lost, gained = self.without[rule.id]
+            lost_before, gained_before = before.change(old_rules[rule.id])
+            lost_after, gained_after = after.change(rule)
+            changes[rule.id] = (
+                lost - lost_before + lost_after,
+                gained - gained_before + gained_after,
+            )
+        return changes
+
+
+def _changed_rows(before: Evaluation, after: Evaluation) -> np.ndarray:
+    """The leads whose tallied outputs may differ between two evaluations.
+
+    Scores, stage and every rule's matches, on the same leads with the same
+    rule ids. The arrays are compared, skipping those that are one and the
+    same (rule columns and group scores are shared through the condition
+    cache); when the evaluator derived ``after`` from ``before``, only at
+    the rows it says may differ.
+    """
+    rows = None
+    if after.changed is not None and after.changed[0] == before.serial:
+        rows = np.asarray(after.changed[1], dtype=np.int64)
+
+    pairs = [(getattr(before, name), getattr(after, name)) for name in _TALLIED]
+    pairs += [
+        (before.matches[rule_id], mask) for rule_id, mask in after.matches.items()
+    ]
+    differs = np.zeros(len(after.total) if rows is None else len(rows), dtype=bool)
+    for old, new in pairs:
+        if old is not new:
+            differs |= _take(old, rows) != _take(new, rows)
+    found = np.flatnonzero(differs)
+    return found if rows is None else rows[found]
+
+
+def _fixed_part(criteria: Any) -> str:
+    """The criteria as text, less what an edit of rule conditions changes.
+
+    Rules are cut down to their ids (conditions, points, labels and notes
+    left out), the lists go, and so do the words about the file (title,
+    version, owners). What stays (rule ids by section, thresholds, caps,
+    decay, the SQL requirements, routing and the fallback) must be equal
+    for one comparison's tallies to be updated into the next.
+    """
+    data = json.loads(json.dumps(criteria.data, default=str))
+    for path in RULE_SECTIONS.values():
+        rules = data
+        for key in path:
+            rules = rules.get(key) if isinstance(rules, dict) else None
+        for index, rule in enumerate(rules or []):
+            rules[index] = {"id": rule.get("id")}
+    kept = {key: data.get(key) for key in ("mql", "sql", "routing", "fallback")}
+    return json.dumps(kept, sort_keys=True)
 
 
 def _funnel(
@@ -792,9 +1079,8 @@ def _sales_load(weekly: Weekly, capacity: float | None) -> SalesLoad:
     )
 
 
-def _segment(column: str, facts: _Facts) -> list[SegmentValue]:
+def _segment(column: str, facts: _Facts, counts: np.ndarray) -> list[SegmentValue]:
     grouping = facts.lead.groupings[column]
-    counts = facts.count(grouping)
     base_table, draft_table = facts.tables(counts, grouping)
     baseline, draft = base_table.numbers(), draft_table.numbers()
     base_weekly, draft_weekly = facts.weekly_stages(counts)
@@ -917,11 +1203,15 @@ def _rules_by_section(criteria: Any) -> dict[str, list[Any]]:
 
 
 def _count_matches(
-    rules: Sequence[Any], matches: Mapping[str, np.ndarray], size: int
+    rules: Sequence[Any],
+    matches: Mapping[str, np.ndarray],
+    size: int,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
+    """How many of ``rules`` each lead matches (each of ``rows``, when given)."""
     held = np.zeros(size, dtype=np.int16)
     for rule in rules:
-        held += matches[rule.id]
+        held += _take(matches[rule.id], rows)
     return held
 
 
@@ -970,17 +1260,6 @@ def sweep(draft: Evaluation, baseline_mql: np.ndarray | None = None) -> Sweep:
     )
 
 
-def _sweep(draft: Evaluation, facts: _Facts) -> Sweep:
-    return _sweep_curve(
-        draft,
-        facts.baseline_stage >= MQL_CODE,
-        facts.worked,
-        facts.opportunity,
-        facts.lead.won,
-        facts.lead.amount,
-    )
-
-
 def _sweep_curve(
     draft: Evaluation,
     baseline_mql: np.ndarray,
@@ -990,34 +1269,123 @@ def _sweep_curve(
     amount: np.ndarray,
 ) -> Sweep:
     size = len(draft.total)
-    sections = _rules_by_section(draft.criteria)
-    threshold = _threshold(draft.criteria)
-
-    excluded = _count_matches(sections["exclude"], draft.matches, size) > 0
-    fast = _count_matches(sections["fast_track"], draft.matches, size) > 0
-    others_hold = np.ones(size, dtype=bool)
-    for group in SCORE_GROUPS:
-        if group in threshold:
-            others_hold &= getattr(draft, group) >= threshold[group]
     if worked is None:
         unobserved = np.zeros(size, dtype=bool)
     else:
         unobserved = ~worked & ~baseline_mql
-
-    top = _max_reachable(draft.criteria, sections)
-    observed_top = float(draft.total.max()) if size else 0.0
-    max_threshold = int(math.ceil(max(top, observed_top, 0.0)))
     curve = stats.sweep_totals(
-        draft.total,
-        ~excluded & ~fast & others_hold,
-        ~excluded & fast,
+        *_sweep_lanes(draft),
         opportunity,
         won,
         amount,
         unobserved,
-        max_threshold,
+        _max_threshold(draft),
     )
-    return _sweep_result(curve, threshold)
+    return _sweep_result(curve, _threshold(draft.criteria))
+
+
+def _sweep_lanes(
+    draft: Evaluation, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Total, eligible and always of each lead (or of ``rows``), for the sweep.
+
+    Eligible leads are not excluded and meet every minimum but the total's;
+    always-MQL leads are fast-tracked and not excluded.
+    """
+    size = len(draft.total) if rows is None else len(rows)
+    sections = _rules_by_section(draft.criteria)
+    threshold = _threshold(draft.criteria)
+
+    excluded = _count_matches(sections["exclude"], draft.matches, size, rows) > 0
+    fast = _count_matches(sections["fast_track"], draft.matches, size, rows) > 0
+    others_hold = np.ones(size, dtype=bool)
+    for group in SCORE_GROUPS:
+        if group in threshold:
+            others_hold &= _take(getattr(draft, group), rows) >= threshold[group]
+    return _take(draft.total, rows), ~excluded & ~fast & others_hold, ~excluded & fast
+
+
+def _max_threshold(draft: Evaluation) -> int:
+    """The sweep's top threshold: the highest total reachable or seen."""
+    top = _max_reachable(draft.criteria, _rules_by_section(draft.criteria))
+    observed_top = float(draft.total.max()) if len(draft.total) else 0.0
+    return int(math.ceil(max(top, observed_top, 0.0)))
+
+
+@dataclass
+class _SweepTally:
+    """The sweep's leads per bucket and outcome class, kept for the next draft.
+
+    Buckets come from :func:`leadsim.stats.sweep_buckets`; a lead's bucket
+    depends on its own draft outputs alone, so an edit moves only the leads
+    it changed. The outcome classes depend on the baseline and the leads.
+    """
+
+    max_threshold: int
+    buckets: np.ndarray
+    classes: np.ndarray
+    counts: np.ndarray
+    money_rows: np.ndarray
+    amount: np.ndarray
+    totals: tuple[int, int, float]
+
+    @classmethod
+    def count(cls, draft: Evaluation, facts: _Facts) -> _SweepTally:
+        """The tally of ``draft``'s sweep, every lead counted."""
+        lead = facts.lead
+        if lead.worked is None:
+            unobserved = np.zeros(len(draft.total), dtype=bool)
+        else:
+            unobserved = ~lead.worked & (facts.baseline_stage < MQL_CODE)
+        classes = stats.sweep_classes(lead.opportunity, lead.won, unobserved)
+        tally = cls(
+            max_threshold=0,
+            buckets=np.zeros(0, dtype=np.int64),
+            classes=classes,
+            counts=np.zeros((2, 8), dtype=np.int64),
+            money_rows=stats.sweep_money_rows(lead.amount, unobserved),
+            amount=lead.amount,
+            totals=(
+                int(np.count_nonzero(lead.opportunity)),
+                int(np.count_nonzero(lead.won)),
+                float(lead.amount.sum()),
+            ),
+        )
+        tally.recount(draft)
+        return tally
+
+    def recount(self, draft: Evaluation) -> None:
+        """Bucket and count every lead anew (the top threshold has moved)."""
+        self.max_threshold = _max_threshold(draft)
+        self.buckets = stats.sweep_buckets(*_sweep_lanes(draft), self.max_threshold)
+        width = self.max_threshold + 2
+        counts = np.bincount(self.buckets * 8 + self.classes, minlength=width * 8)
+        self.counts = counts.reshape(width, 8)
+
+    def update(self, draft: Evaluation, rows: np.ndarray) -> None:
+        """Move ``rows`` to their buckets under ``draft``.
+
+        Outside ``rows`` the draft's outputs must equal those of the draft
+        last counted, and its exclusion, fast-track and minimum rules be the
+        same but for their conditions, so that no other lead changes bucket.
+        """
+        if _max_threshold(draft) != self.max_threshold:
+            self.recount(draft)
+            return
+
+        moved = stats.sweep_buckets(*_sweep_lanes(draft, rows), self.max_threshold)
+        flat = self.counts.reshape(-1)
+        np.subtract.at(flat, self.buckets[rows] * 8 + self.classes[rows], 1)
+        np.add.at(flat, moved * 8 + self.classes[rows], 1)
+        self.buckets[rows] = moved
+
+    def curve(self) -> stats.SweepCurve:
+        """The sweep as :func:`leadsim.stats.sweep_totals` gives it."""
+        rows = self.money_rows
+        money = stats.sweep_money(
+            self.buckets[rows], self.amount[rows], self.max_threshold
+        )
+        return stats.sweep_curve(self.counts, money, *self.totals)
 
 
 def _sweep_result(curve: stats.SweepCurve, threshold: Mapping[str, float]) -> Sweep:
@@ -1055,19 +1423,29 @@ class _WithoutRule:
     gathered once; a rule then costs a pass over its own candidates, and
     group scores are finished as the evaluator does (sum, decay, floor,
     cap), never a re-evaluation.
+
+    With ``rows``, only those leads are looked at: what a lead adds to a
+    rule's count depends on that lead's own matches, scores and stage, and
+    on the criteria, so counts over a few rows can replace theirs in an
+    earlier count.
     """
 
-    def __init__(self, draft: Evaluation) -> None:
+    def __init__(self, draft: Evaluation, rows: np.ndarray | None = None) -> None:
         leads = draft.leads
-        size = len(leads)
+        size = len(leads) if rows is None else len(rows)
         self.draft = draft
+        self.subset = rows
         self.sections = _rules_by_section(draft.criteria)
         self.threshold = _threshold(draft.criteria)
         self.mql_spec = draft.criteria.data.get("mql") or {}
-        self.excluded = _count_matches(self.sections["exclude"], draft.matches, size)
-        self.fast = _count_matches(self.sections["fast_track"], draft.matches, size)
-        self.is_mql = draft.stage_code >= MQL_CODE
-        self.meets = self._meets(draft.fit, draft.engagement, draft.total)
+        matches = draft.matches
+        self.excluded = _count_matches(self.sections["exclude"], matches, size, rows)
+        self.fast = _count_matches(self.sections["fast_track"], matches, size, rows)
+        self.is_mql = _take(draft.stage_code, rows) >= MQL_CODE
+        fit = _take(draft.fit, rows)
+        engagement = _take(draft.engagement, rows)
+        total = _take(draft.total, rows)
+        self.meets = self._meets(fit, engagement, total)
 
         scoring = [rule for group in SCORE_GROUPS for rule in self.sections[group]]
         raising = [float(r.points) for r in scoring if (r.points or 0) > 0]
@@ -1075,14 +1453,15 @@ class _WithoutRule:
         # Decay, floor and cap never move a group score by more than the
         # points taken out, so a lead whose every minimum holds (or fails)
         # by more than the largest such points cannot change stage.
-        slack = self._slack(draft.fit, draft.engagement, draft.total)
+        slack = self._slack(fit, engagement, total)
         free = (self.excluded == 0) & (self.fast == 0)
         candidates = self.is_mql & (slack < max(raising, default=0.0))
         if lowering:
             biggest_lift = max(-float(rule.points) for rule in lowering)
-            lifted = _count_matches(lowering, draft.matches, size) > 0
+            lifted = _count_matches(lowering, matches, size, rows) > 0
             candidates |= ~self.is_mql & lifted & (slack >= -biggest_lift)
-        self.rows = np.flatnonzero(free & candidates)
+        picked = np.flatnonzero(free & candidates)
+        self.rows = picked if rows is None else rows[picked]
 
         self.hits: dict[str, np.ndarray] = {}
         self.raw: dict[str, np.ndarray] = {}
@@ -1090,7 +1469,7 @@ class _WithoutRule:
             raw = np.zeros(len(self.rows))
             for rule in self.sections[group]:
                 if rule.points:
-                    self.hits[rule.id] = draft.matches[rule.id][self.rows]
+                    self.hits[rule.id] = matches[rule.id][self.rows]
                     raw += self.hits[rule.id] * float(rule.points)
             self.raw[group] = raw
         decay = (self.mql_spec.get("engagement") or {}).get("decay")
@@ -1099,8 +1478,8 @@ class _WithoutRule:
             "fit": draft.fit[self.rows],
             "engagement": draft.engagement[self.rows],
         }
-        self.rows_mql = self.is_mql[self.rows]
-        self.rows_slack = slack[self.rows]
+        self.rows_mql = self.is_mql[picked]
+        self.rows_slack = slack[picked]
 
     def _slack(
         self, fit: np.ndarray, engagement: np.ndarray, total: np.ndarray
@@ -1132,13 +1511,14 @@ class _WithoutRule:
         return score
 
     def change(self, rule: Any) -> tuple[int, int]:
-        """MQLs lost and gained with ``rule`` taken out."""
-        matched = self.draft.matches[rule.id]
+        """MQLs lost and gained with ``rule`` taken out (among the rows looked at)."""
         if rule.section == "exclude":
+            matched = _take(self.draft.matches[rule.id], self.subset)
             freed = np.flatnonzero(matched & (self.excluded == 1))
             gained = self.meets[freed] | (self.fast[freed] > 0)
             return 0, int(np.count_nonzero(gained))
         if rule.section == "fast_track":
+            matched = _take(self.draft.matches[rule.id], self.subset)
             only = matched & (self.fast == 1) & (self.excluded == 0) & ~self.meets
             return int(np.count_nonzero(only)), 0
         if rule.section not in SCORE_GROUPS or not rule.points:
@@ -1222,53 +1602,98 @@ def rule_impact(
     ``None``). Rules of the baseline that the draft removed are listed last
     with status ``removed`` and their baseline matches.
     """
-    leads = draft.leads
-    size = len(leads)
-    basis = np.ones(size, dtype=bool) if worked is None else worked
+    size = len(draft.leads)
     if opportunity is None:
-        opportunity = stats.as_flags(leads.outcome("opportunity"), size)
-    opportunity = opportunity & basis
-    basis_n = int(np.count_nonzero(basis))
-    basis_opportunity = int(np.count_nonzero(opportunity))
+        opportunity = stats.as_flags(draft.leads.outcome("opportunity"), size)
+    masks = _MaskCounts(worked, opportunity)
+    without = _WithoutRule(draft)
+    changes = {rule.id: without.change(rule) for rule in draft.criteria.rules()}
+    return _impacts(draft, baseline, masks, changes)
+
+
+class _MaskCounts:
+    """Leads a rule's mask matches: in all, among worked leads, with an opportunity.
+
+    Counts are kept per rule id with the mask they were taken from; a mask
+    that comes back (rule columns are shared through the condition cache,
+    and read-only) is not counted again.
+    """
+
+    def __init__(self, worked: np.ndarray | None, opportunity: np.ndarray) -> None:
+        self.basis = worked
+        self.opportunity = opportunity if worked is None else opportunity & worked
+        self.basis_n = len(opportunity) if worked is None else int(worked.sum())
+        self.basis_opportunity = int(np.count_nonzero(self.opportunity))
+        self.known: dict[str, tuple[np.ndarray, tuple[int, int, int]]] = {}
+
+    def counts(self, rule_id: str, mask: np.ndarray) -> tuple[int, int, int]:
+        """Matched, matched among worked leads, matched with an opportunity."""
+        found = self.known.get(rule_id)
+        if found is not None and found[0] is mask:
+            return found[1]
+
+        matched = int(np.count_nonzero(mask))
+        in_basis = (
+            matched if self.basis is None else int(np.count_nonzero(mask & self.basis))
+        )
+        converted = int(np.count_nonzero(mask & self.opportunity))
+        counts = (matched, in_basis, converted)
+        if not mask.flags.writeable:
+            self.known[rule_id] = (mask, counts)
+        return counts
+
+    def keep_only(self, rule_ids: set[str]) -> None:
+        """Forget the counts of rules no longer in either criteria."""
+        for rule_id in set(self.known) - rule_ids:
+            del self.known[rule_id]
+
+
+def _impacts(
+    draft: Evaluation,
+    baseline: Evaluation | None,
+    masks: _MaskCounts,
+    without: Mapping[str, tuple[int, int]],
+) -> list[RuleImpact]:
+    """The rule impacts from mask counts and MQLs lost and gained per rule."""
     previous = _rule_views(baseline.criteria) if baseline else {}
     views = _rule_views(draft.criteria)
-    without = _WithoutRule(draft)
 
     def impact(
-        rule: Any, matches: np.ndarray, status: str, change: tuple
+        rule: Any, matches: np.ndarray, status: str, change: tuple[int, int]
     ) -> RuleImpact:
-        in_basis = int(np.count_nonzero(matches & basis))
-        converted = int(np.count_nonzero(matches & opportunity))
+        matched, in_basis, converted = masks.counts(rule.id, matches)
         return RuleImpact(
             id=rule.id,
             section=rule.section,
             label=getattr(rule, "label", rule.id),
             status=status,
-            matched=int(np.count_nonzero(matches)),
+            matched=matched,
             opportunity_matched=stats.rate(converted, in_basis),
             opportunity_rest=stats.rate(
-                basis_opportunity - converted, basis_n - in_basis
+                masks.basis_opportunity - converted, masks.basis_n - in_basis
             ),
             mqls_lost_without=change[0],
             mqls_gained_without=change[1],
         )
 
+    rules = draft.criteria.rules()
     impacts = [
         impact(
             rule,
             draft.matches[rule.id],
             _rule_status(views[rule.id], previous.get(rule.id)),
-            without.change(rule),
+            without[rule.id],
         )
-        for rule in draft.criteria.rules()
+        for rule in rules
     ]
-    current = {rule.id for rule in draft.criteria.rules()}
-    if baseline is not None:
-        impacts += [
-            impact(rule, baseline.matches[rule.id], "removed", (0, 0))
-            for rule in baseline.criteria.rules()
-            if rule.id not in current
-        ]
+    current = {rule.id for rule in rules}
+    removed = [] if baseline is None else baseline.criteria.rules()
+    impacts += [
+        impact(rule, baseline.matches[rule.id], "removed", (0, 0))
+        for rule in removed
+        if rule.id not in current
+    ]
+    masks.keep_only({impact.id for impact in impacts})
     return impacts
 
 
@@ -1357,24 +1782,24 @@ def _listing_order(
     """Flipped rows in the order they are listed: a sample of every kind first.
 
     Flips are grouped by stage move (queue-only flips form one group) and
-    ranked within their group by score change; the list takes the first of
-    every group, then the second, and so on, bigger stage moves first. A
-    reviewer thus sees each kind of move, not 200 copies of the commonest.
+    ranked within their group by score change, ties in row order; the list
+    takes the first of every group, then the second, and so on, bigger
+    stage moves first. A reviewer thus sees each kind of move, not 200
+    copies of the commonest.
     """
+    if limit <= 0:
+        return np.zeros(0, dtype=np.int64)
     before = facts.baseline_stage[flipped].astype(np.int64)
     after = facts.draft_stage[flipped].astype(np.int64)
     kind = np.where(before != after, before * 4 + after, 16)
-    distance = np.abs(after - before)
     change = np.abs(draft.total[flipped] - baseline.total[flipped])
 
-    by_change = np.argsort(-change, kind="stable")
-    sorted_kind = kind[by_change]
-    queues = {
-        int(code): by_change[sorted_kind == code][:limit]
-        for code in np.unique(sorted_kind)
-    }
+    queues = {}
+    for code in np.flatnonzero(np.bincount(kind, minlength=17)):
+        members = np.flatnonzero(kind == code)
+        queues[int(code)] = members[_smallest_first(-change[members], limit)]
     # Round robin: the n-th flip of every kind, bigger stage moves first.
-    kinds = sorted(queues, key=lambda code: (-int(distance[queues[code][0]]), code))
+    kinds = sorted(queues, key=lambda code: (-_stage_distance(code), code))
     picked: list[int] = []
     longest = max((len(rows) for rows in queues.values()), default=0)
     for rank in range(min(limit, longest)):
@@ -1384,6 +1809,26 @@ def _listing_order(
         if len(picked) >= limit:
             break
     return flipped[np.asarray(picked[:limit], dtype=np.int64)]
+
+
+def _stage_distance(kind: int) -> int:
+    """How many stages a kind of flip moves (16, queue only, moves none)."""
+    return 0 if kind == 16 else abs(kind // 4 - kind % 4)
+
+
+def _smallest_first(keys: np.ndarray, limit: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")[:limit]``, without sorting every key.
+
+    Only the keys up to the ``limit``-th smallest are sorted; kept in their
+    positions' order, their stable sort breaks ties as the full one does.
+    """
+    if len(keys) <= limit:
+        return np.argsort(keys, kind="stable")
+    bound = np.partition(keys, limit - 1)[limit - 1]
+    if np.isnan(bound):
+        return np.argsort(keys, kind="stable")[:limit]
+    candidates = np.flatnonzero(keys <= bound)
+    return candidates[np.argsort(keys[candidates], kind="stable")[:limit]]
 
 
 def _number(value: float) -> str:

@@ -473,22 +473,73 @@ def sweep_totals(
     cost is one pass over the leads whatever the number of thresholds.
     ``unobserved`` leads count in volume, never in precision or coverage.
     """
-    size = max_threshold + 1
-    # Leads outside the sweep go to a spare bucket past the top; fast-tracked
-    # leads to the top bucket, which every threshold's top-down sum includes.
+    bucket = sweep_buckets(total, eligible, always, max_threshold)
+    lead_class = sweep_classes(opportunity, won, unobserved)
+    counts = np.bincount(bucket * 8 + lead_class, minlength=(max_threshold + 2) * 8)
+    rows = sweep_money_rows(amount, unobserved)
+    return sweep_curve(
+        counts.reshape(max_threshold + 2, 8),
+        sweep_money(bucket[rows], amount[rows], max_threshold),
+        int(np.count_nonzero(opportunity)),
+        int(np.count_nonzero(won)),
+        float(amount.sum()),
+    )
+
+
+def sweep_buckets(
+    total: np.ndarray, eligible: np.ndarray, always: np.ndarray, max_threshold: int
+) -> np.ndarray:
+    """Each lead's bucket in a sweep up to ``max_threshold`` (:func:`sweep_totals`).
+
+    The whole part of the total for eligible leads; the top bucket for leads
+    that are always MQLs, which every threshold's top-down sum includes; a
+    spare bucket past the top (``max_threshold + 1``) for leads outside the
+    sweep. A lead's bucket depends on that lead alone, so a sweep's counts
+    can be updated lead by lead.
+    """
     bucket = np.clip(np.floor(total), 0, max_threshold).astype(np.int64)
-    bucket[~eligible] = size
+    bucket[~eligible] = max_threshold + 1
     bucket[always] = max_threshold
-    observed = ~unobserved
-    lead_class = observed.astype(np.uint8) << 2
+    return bucket
+
+
+def sweep_classes(
+    opportunity: np.ndarray, won: np.ndarray, unobserved: np.ndarray
+) -> np.ndarray:
+    """Each lead's outcome class in a sweep: observed, opportunity, won (3 bits)."""
+    lead_class = (~unobserved).astype(np.uint8) << 2
     lead_class |= opportunity.astype(np.uint8) << 1
     lead_class |= won.astype(np.uint8)
+    return lead_class
 
-    counts = np.bincount(bucket * 8 + lead_class, minlength=(size + 1) * 8)
-    counts = counts.reshape(size + 1, 8)[:size]
-    top_down = np.cumsum(counts[::-1], axis=0)[::-1]
-    rows = np.flatnonzero(amount * observed)
-    money = np.bincount(bucket[rows], weights=amount[rows], minlength=size + 1)
+
+def sweep_money_rows(amount: np.ndarray, unobserved: np.ndarray) -> np.ndarray:
+    """The leads whose won amount a sweep sums: observed, with an amount."""
+    return np.flatnonzero(amount * ~unobserved)
+
+
+def sweep_money(
+    buckets: np.ndarray, amounts: np.ndarray, max_threshold: int
+) -> np.ndarray:
+    """Won amount per sweep bucket, the spare one included, from listed leads."""
+    return np.bincount(buckets, weights=amounts, minlength=max_threshold + 2)
+
+
+def sweep_curve(
+    counts: np.ndarray,
+    money: np.ndarray,
+    total_opportunity: int,
+    total_won: int,
+    total_amount: float,
+) -> SweepCurve:
+    """The sweep from its bucket counts (:func:`sweep_totals` does it all at once).
+
+    ``counts`` has shape (buckets + 1 spare, 8): leads per bucket and
+    :func:`sweep_classes` class; ``money`` holds the won amount per bucket
+    (see :func:`sweep_money`). The totals are over all leads.
+    """
+    size = counts.shape[0] - 1
+    top_down = np.cumsum(counts[:size][::-1], axis=0)[::-1]
     volume = top_down.sum(axis=1)
     counted = top_down[:, 4:].sum(axis=1)
     return SweepCurve(
@@ -499,7 +550,7 @@ def sweep_totals(
         won=top_down[:, [5, 7]].sum(axis=1).astype(np.int64),
         amount=np.cumsum(money[:size][::-1])[::-1],
         unobserved=(volume - counted).astype(np.int64),
-        total_opportunity=int(np.count_nonzero(opportunity)),
-        total_won=int(np.count_nonzero(won)),
-        total_amount=float(amount.sum()),
+        total_opportunity=total_opportunity,
+        total_won=total_won,
+        total_amount=total_amount,
     )
