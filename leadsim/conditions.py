@@ -55,13 +55,16 @@ class RoutingContext:
     """What routing conditions may read besides fields: stage and scores.
 
     ``stage`` holds stage codes, positions in ``stages``. Field leaves go
-    through ``cache`` when one is given, as rule conditions do.
+    through ``cache`` when one is given, as rule conditions do. With
+    ``rows``, conditions are judged for those leads only, and ``stage`` and
+    ``scores`` hold their values alone.
     """
 
     stage: np.ndarray
     scores: Mapping[str, np.ndarray]
     stages: tuple[str, ...] = ("disqualified", "lead", "mql", "sql")
     cache: ConditionCache | None = None
+    rows: np.ndarray | None = None
 
 
 def leaf_operator(condition: Mapping[str, Any]) -> str:
@@ -111,13 +114,17 @@ def evaluate_condition(
     leads: Leads,
     routing: RoutingContext | None = None,
 ) -> np.ndarray:
-    """Evaluate a condition (lists already resolved) to one bool per lead."""
+    """Evaluate a condition (lists already resolved) to one bool per lead.
+
+    Per lead of ``routing.rows`` when a routing context gives rows.
+    """
+    size = len(leads) if routing is None else len(routing.stage)
     if "all" in condition:
         parts = [evaluate_condition(c, leads, routing) for c in condition["all"]]
-        return np.logical_and.reduce(parts) if parts else np.ones(len(leads), bool)
+        return np.logical_and.reduce(parts) if parts else np.ones(size, bool)
     if "any" in condition:
         parts = [evaluate_condition(c, leads, routing) for c in condition["any"]]
-        return np.logical_or.reduce(parts) if parts else np.zeros(len(leads), bool)
+        return np.logical_or.reduce(parts) if parts else np.zeros(size, bool)
     if "not" in condition:
         return ~evaluate_condition(condition["not"], leads, routing)
     if "stage" in condition:
@@ -131,6 +138,9 @@ def evaluate_condition(
         operator = leaf_operator(condition)
         return _compare_values(scores, operator, condition[operator], float)
 
+    if routing is not None and routing.rows is not None:
+        whole = RoutingContext(routing.stage, {}, routing.stages, routing.cache)
+        return evaluate_condition(condition, leads, whole)[routing.rows]
     if routing is not None and routing.cache is not None:
         return routing.cache.mask(condition, leads)
     name = str(condition["field"])

@@ -4,6 +4,10 @@ Every step is column work over all leads at once, in the order of the brief:
 rule matches, group scores (sum, decay, floor, cap), exclusions, thresholds
 and fast track, lead-level SQL, account promotion, then first-match routing
 with the fallback.
+
+In a workshop, an edit of rule conditions or points builds on the previous
+evaluation: only the leads whose rule columns moved are scored and staged
+again (see :func:`evaluate`'s ``previous``), with the same result.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -78,9 +82,11 @@ class Evaluation:
     matches: dict[str, np.ndarray] = field(default_factory=dict)
     rule_order: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    # Lead-level SQL (before account promotion), kept so that an edit can be
-    # applied to the rows it touches only.
+    # Lead-level SQL (before account promotion) and, per account code,
+    # whether the account is ready for promotion: kept so that an edit can
+    # be applied to the rows it touches only.
     lead_sql: np.ndarray | None = None
+    account_ready: np.ndarray | None = None
     # A number unique to this evaluation, and, when it was derived from an
     # earlier one, (that one's serial, the rows that may differ from it):
     # outside those rows every per-lead output equals the earlier one's.
@@ -191,6 +197,28 @@ def evaluate(
     for rule in rules:
         by_section.setdefault(rule.section, []).append(rule)
 
+    edit = _edit_from(previous, criteria, rules, matches, leads)
+    if edit is not None and previous is not None:
+        touched, edited_rules = edit
+        evaluation = _apply_edit(
+            criteria, leads, cache, previous, matches, by_section, touched, edited_rules
+        )
+    else:
+        evaluation = _evaluate_all(criteria, leads, cache, matches, by_section)
+    evaluation.seconds = time.perf_counter() - started
+    logger.debug("evaluated %s leads in %.3f s", len(leads), evaluation.seconds)
+    return evaluation
+
+
+def _evaluate_all(
+    criteria: CriteriaLike,
+    leads: Leads,
+    cache: ConditionCache,
+    matches: dict[str, np.ndarray],
+    by_section: Mapping[str, list[Any]],
+) -> Evaluation:
+    data = criteria.data
+    lists = data.get("lists") or {}
     mql_spec = data.get("mql") or {}
 
     def group_score(section: str) -> np.ndarray:
@@ -208,48 +236,244 @@ def evaluate(
             ),
             json.dumps({k: v for k, v in spec.items() if k != "rules"}, default=str),
         )
-        return cache.remember(key, lambda: _group_score(members, matches, spec, leads))
+        return cache.remember(
+            key, lambda: _group_score(members, matches.__getitem__, spec, leads)
+        )
 
     fit = group_score("fit")
     engagement = group_score("engagement")
     total = fit + engagement
+    stage, mql_via, sql_via, lead_sql = _stages(
+        data, by_section, matches.__getitem__, fit, engagement, total
+    )
+    account_ready = None
+    if (data.get("sql") or {}).get("account"):
+        spec = data["sql"]["account"]
+        account, department = _account_codes(spec, leads)
+        account_ready = _account_ready(
+            spec, account, department, stage >= MQL, lead_sql
+        )
+        _promote(spec, account_ready[account], stage, sql_via, lead_sql)
 
-    excluded = _any(by_section.get("exclude", []), matches, len(leads))
-    meets = _meets_threshold(mql_spec.get("threshold") or {}, fit, engagement, total)
-    fast = _any(by_section.get("fast_track", []), matches, len(leads))
-    mql_via = np.where(~excluded & meets, 1, np.where(~excluded & fast, 2, 0))
-    is_mql = mql_via > 0
-
-    sql_spec = data.get("sql") or {}
-    sql_lead = is_mql & _sql_ready(sql_spec, by_section, matches, len(leads))
-    stage = np.where(excluded, DISQUALIFIED, np.where(is_mql, MQL, LEAD))
-    sql_via = np.zeros(len(leads), dtype=np.int8)
-    stage[sql_lead] = SQL
-    sql_via[sql_lead] = 1
-    if sql_spec.get("account"):
-        _promote_accounts(sql_spec["account"], leads, stage, sql_via, sql_lead)
-
-    stage = stage.astype(np.int8)
     scores = {"fit": fit, "engagement": engagement, "total": total}
     queue_code, queues, follow_up = _route(data, leads, lists, stage, scores, cache)
-    evaluation = Evaluation(
+    return Evaluation(
         criteria=criteria,
         leads=leads,
         fit=fit,
         engagement=engagement,
         total=total,
         stage_code=stage,
-        mql_via_code=mql_via.astype(np.int8),
+        mql_via_code=mql_via,
         sql_via_code=sql_via,
         queue_code=queue_code,
         queues=queues,
         follow_up_days=follow_up,
         matches=matches,
-        rule_order=[rule.id for rule in rules],
+        rule_order=list(matches),
+        lead_sql=lead_sql,
+        account_ready=account_ready,
     )
-    evaluation.seconds = time.perf_counter() - started
-    logger.debug("evaluated %s leads in %.3f s", len(leads), evaluation.seconds)
-    return evaluation
+
+
+def _stages(
+    data: Mapping[str, Any],
+    by_section: Mapping[str, list[Any]],
+    column: Callable[[str], np.ndarray],
+    fit: np.ndarray,
+    engagement: np.ndarray,
+    total: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stage, MQL route, SQL route and lead-level SQL, before accounts.
+
+    ``column`` gives a rule's matches for the leads being staged (all of
+    them, or the rows an edit touched).
+    """
+    size = len(total)
+    mql_spec = data.get("mql") or {}
+    excluded = _any(by_section.get("exclude", []), column, size)
+    meets = _meets_threshold(mql_spec.get("threshold") or {}, fit, engagement, total)
+    fast = _any(by_section.get("fast_track", []), column, size)
+    mql_via = np.where(~excluded & meets, 1, np.where(~excluded & fast, 2, 0))
+    mql_via = mql_via.astype(np.int8)
+    is_mql = mql_via > 0
+
+    lead_sql = is_mql & _sql_ready(data.get("sql") or {}, by_section, column, size)
+    stage = np.where(excluded, DISQUALIFIED, np.where(is_mql, MQL, LEAD))
+    stage = stage.astype(np.int8)
+    stage[lead_sql] = SQL
+    sql_via = lead_sql.astype(np.int8)
+    return stage, mql_via, sql_via, lead_sql
+
+
+def _edit_from(
+    previous: Evaluation | None,
+    criteria: CriteriaLike,
+    rules: Sequence[RuleLike],
+    matches: Mapping[str, np.ndarray],
+    leads: Leads,
+) -> tuple[np.ndarray, set[str]] | None:
+    """What changed since ``previous``: the leads it touches, the rules edited.
+
+    The leads come as a bool array. ``None`` when ``previous`` cannot be
+    built on: another dataset, or criteria that differ in more than rule
+    conditions, rule points and lists.
+    """
+    if (
+        previous is None
+        or previous.lead_sql is None
+        or (
+            bool((criteria.data.get("sql") or {}).get("account"))
+            and previous.account_ready is None
+        )
+        or previous.leads.fingerprint != leads.fingerprint
+        or len(previous.leads) != len(leads)
+        or list(previous.matches) != list(matches)
+        or _outline(previous.criteria) != _outline(criteria)
+    ):
+        return None
+
+    points_before = {rule.id: rule.points for rule in previous.criteria.rules()}
+    touched = np.zeros(len(leads), dtype=bool)
+    edited: set[str] = set()
+    for rule in rules:
+        mask, old = matches[rule.id], previous.matches[rule.id]
+        if rule.points != points_before[rule.id]:
+            touched |= mask | old
+            edited.add(rule.id)
+        elif mask is not old:
+            touched |= mask != old
+            edited.add(rule.id)
+    return touched, edited
+
+
+def _outline(criteria: CriteriaLike) -> str:
+    """The criteria without rule conditions, rule points and lists, as text.
+
+    Two criteria with one outline differ only in what changes some rule
+    columns or points; routing conditions are kept with their lists
+    resolved, since a list edit can move a route.
+    """
+    data = dict(criteria.data)
+    lists = data.pop("lists", None) or {}
+    for key in ("routing", "fallback"):
+        if key in data:
+            data[key] = resolve_lists(data[key], lists)
+    return json.dumps(_without_rule_bodies(data), sort_keys=True, default=str)
+
+
+def _without_rule_bodies(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "id" in value and "when" in value and "queue" not in value:
+            return {k: v for k, v in value.items() if k not in ("when", "points")}
+        return {key: _without_rule_bodies(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_rule_bodies(item) for item in value]
+    return value
+
+
+def _apply_edit(
+    criteria: CriteriaLike,
+    leads: Leads,
+    cache: ConditionCache,
+    previous: Evaluation,
+    matches: dict[str, np.ndarray],
+    by_section: Mapping[str, list[Any]],
+    touched: np.ndarray,
+    edited_rules: set[str],
+) -> Evaluation:
+    """``previous`` with the rows an edit touched evaluated again.
+
+    Every row outside ``touched`` has the same rule matches and points as
+    before, hence the same scores and lead-level stage. Accounts are
+    counted again only where an edited row entered or left the MQL stage or
+    lead-level SQL; routing is redone for the touched rows and for the
+    other members of those accounts whose stage moved.
+    """
+    data = criteria.data
+    lists = data.get("lists") or {}
+    mql_spec = data.get("mql") or {}
+    rows = np.flatnonzero(touched)
+
+    def column(rule_id: str) -> np.ndarray:
+        return matches[rule_id][rows]
+
+    scores = {}
+    for section in ("fit", "engagement"):
+        before = getattr(previous, section)
+        members = by_section.get(section, [])
+        if not rows.size or not edited_rules & {rule.id for rule in members}:
+            scores[section] = before
+            continue
+        spec = mql_spec.get(section) or {}
+        score = before.copy()
+        score[rows] = _group_score(members, column, spec, leads, rows)
+        scores[section] = score
+    fit, engagement = scores["fit"], scores["engagement"]
+    if fit is previous.fit and engagement is previous.engagement:
+        total = previous.total
+    else:
+        total = previous.total.copy()
+        total[rows] = fit[rows] + engagement[rows]
+
+    stage = previous.stage_code.copy()
+    mql_via = previous.mql_via_code.copy()
+    sql_via = previous.sql_via_code.copy()
+    assert previous.lead_sql is not None
+    lead_sql = previous.lead_sql.copy()
+    (stage[rows], mql_via[rows], sql_via[rows], lead_sql[rows]) = _stages(
+        data, by_section, column, fit[rows], engagement[rows], total[rows]
+    )
+
+    routed = rows
+    account_spec = (data.get("sql") or {}).get("account")
+    if account_spec and rows.size:
+        assert previous.account_ready is not None
+        account_ready = previous.account_ready.copy()
+        extra = _promote_edited(
+            account_spec,
+            leads,
+            previous,
+            rows,
+            stage,
+            mql_via,
+            sql_via,
+            lead_sql,
+            account_ready,
+        )
+        if extra.size:
+            spread = touched.copy()
+            spread[extra] = True
+            routed = np.flatnonzero(spread)
+    else:
+        account_ready = previous.account_ready
+
+    queue_code = previous.queue_code.copy()
+    follow_up = previous.follow_up_days.copy()
+    route_scores = {"fit": fit, "engagement": engagement, "total": total}
+    codes, queues, days = _route(
+        data, leads, lists, stage, route_scores, cache, rows=routed
+    )
+    queue_code[routed] = codes
+    follow_up[routed] = days
+    return Evaluation(
+        criteria=criteria,
+        leads=leads,
+        fit=fit,
+        engagement=engagement,
+        total=total,
+        stage_code=stage,
+        mql_via_code=mql_via,
+        sql_via_code=sql_via,
+        queue_code=queue_code,
+        queues=queues,
+        follow_up_days=follow_up,
+        matches=matches,
+        rule_order=list(matches),
+        lead_sql=lead_sql,
+        account_ready=account_ready,
+        changed=(previous.serial, routed),
+    )
 
 
 def _check_fields(
@@ -273,14 +497,20 @@ def _check_fields(
 
 def _group_score(
     rules: Sequence[RuleLike],
-    matches: Mapping[str, np.ndarray],
+    column: Callable[[str], np.ndarray],
     spec: Mapping[str, Any] | None,
     leads: Leads,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    score = np.zeros(len(leads))
+    """A group's score: points summed, decayed, floored at 0, capped.
+
+    For all leads, or for ``rows`` only (``column`` then gives the rule
+    matches of those rows).
+    """
+    score = np.zeros(len(leads) if rows is None else len(rows))
     for rule in rules:
         # A multiply is several times faster than a masked add here.
-        score += matches[rule.id] * float(rule.points or 0)
+        score += column(rule.id) * float(rule.points or 0)
 
     spec = spec or {}
     decay = spec.get("decay")
@@ -288,7 +518,8 @@ def _group_score(
         key = ("decay", str(decay["date_field"]), float(decay["half_life_days"]))
         if key not in leads.memo:
             leads.memo[key] = decay_factor(leads, decay)
-        score *= leads.memo[key]
+        factor = leads.memo[key]
+        score *= factor if rows is None else factor[rows]
     score = np.maximum(score, 0.0)
     if spec.get("cap") is not None:
         score = np.minimum(score, float(spec["cap"]))
@@ -311,11 +542,11 @@ def decay_factor(leads: Leads, decay: Mapping[str, Any]) -> np.ndarray:
 
 
 def _any(
-    rules: Sequence[RuleLike], matches: Mapping[str, np.ndarray], size: int
+    rules: Sequence[RuleLike], column: Callable[[str], np.ndarray], size: int
 ) -> np.ndarray:
     if not rules:
         return np.zeros(size, dtype=bool)
-    return np.logical_or.reduce([matches[rule.id] for rule in rules])
+    return np.logical_or.reduce([column(rule.id) for rule in rules])
 
 
 def _meets_threshold(
@@ -334,7 +565,7 @@ def _meets_threshold(
 def _sql_ready(
     spec: Mapping[str, Any],
     by_section: Mapping[str, list[Any]],
-    matches: Mapping[str, np.ndarray],
+    column: Callable[[str], np.ndarray],
     size: int,
 ) -> np.ndarray:
     if not spec:
@@ -342,52 +573,150 @@ def _sql_ready(
 
     ready = np.ones(size, dtype=bool)
     for rule in by_section.get("require", []):
-        ready &= matches[rule.id]
+        ready &= column(rule.id)
     optional = by_section.get("require_any", [])
     minimum = int((spec.get("require_any") or {}).get("min", 0))
     if optional and minimum > 0:
-        held = np.sum([matches[rule.id] for rule in optional], axis=0)
+        held = np.sum([column(rule.id) for rule in optional], axis=0)
         ready &= held >= minimum
     return ready
 
 
-def _promote_accounts(
-    spec: Mapping[str, Any],
-    leads: Leads,
-    stage: np.ndarray,
-    sql_via: np.ndarray,
-    sql_lead: np.ndarray,
-) -> None:
-    """Account (ABM) promotion, in place on ``stage`` and ``sql_via``."""
+def _account_codes(
+    spec: Mapping[str, Any], leads: Leads
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each lead's account and department as codes, memoised on the leads."""
     key = ("account", str(spec["key"]), str(spec.get("department_field", "department")))
     if key not in leads.memo:
-        leads.memo[key] = (
-            _group_ids(leads, key[1]),
-            _department_codes(leads, key[2]),
-        )
-    account, department = leads.memo[key]
-    groups = int(account.max()) + 1 if len(account) else 0
+        leads.memo[key] = (_group_ids(leads, key[1]), _department_codes(leads, key[2]))
+    return leads.memo[key]
 
-    engaged = stage >= MQL
+
+def _promote_edited(
+    spec: Mapping[str, Any],
+    leads: Leads,
+    previous: Evaluation,
+    rows: np.ndarray,
+    stage: np.ndarray,
+    mql_via: np.ndarray,
+    sql_via: np.ndarray,
+    lead_sql: np.ndarray,
+    account_ready: np.ndarray,
+) -> np.ndarray:
+    """Account promotion after an edit, in place; returns rows it moved too.
+
+    ``stage`` and ``sql_via`` hold the edited ``rows`` before promotion.
+    Only accounts where an edited row became or stopped being an MQL or a
+    lead-level SQL are counted again (``account_ready`` is updated for
+    them); their other members whose stage changed are returned.
+    """
+    account, department = _account_codes(spec, leads)
+    assert previous.lead_sql is not None
+    was_mql = previous.mql_via_code[rows] > 0
+    is_mql = stage[rows] >= MQL
+    moved = (was_mql != is_mql) | (previous.lead_sql[rows] != lead_sql[rows])
+    affected = np.unique(account[rows[moved]])
+    members, local = _account_members(spec, leads, affected)
+
+    # Each member's stage before promotion: a disqualified lead stays so
+    # (promotion never moves one), a lead-level SQL is an SQL, a lead with
+    # an MQL route an MQL. ``mql_via`` and ``lead_sql`` are never promoted.
+    member_stage = stage[members]
+    member_mql = mql_via[members] > 0
+    member_sql = lead_sql[members]
+    member_stage = np.where(
+        member_stage == DISQUALIFIED,
+        DISQUALIFIED,
+        np.where(member_sql, SQL, np.where(member_mql, MQL, LEAD)),
+    ).astype(np.int8)
+    member_via = member_sql.astype(np.int8)
+    ready = _account_ready(
+        spec, local, department[members], member_stage >= MQL, member_sql
+    )
+    account_ready[affected] = ready
+    _promote(spec, ready[local], member_stage, member_via, member_sql)
+
+    outside = np.ones(len(account_ready), dtype=bool)
+    outside[affected] = False
+    rest = rows[outside[account[rows]]]
+    rest_stage, rest_via = stage[rest], sql_via[rest]
+    _promote(spec, account_ready[account[rest]], rest_stage, rest_via, lead_sql[rest])
+    stage[rest], sql_via[rest] = rest_stage, rest_via
+
+    differs = (member_stage != previous.stage_code[members]) | (
+        member_via != previous.sql_via_code[members]
+    )
+    stage[members], sql_via[members] = member_stage, member_via
+    return members[differs]
+
+
+def _account_members(
+    spec: Mapping[str, Any], leads: Leads, accounts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every lead of ``accounts`` (codes), with its account as a local code.
+
+    Local codes are positions in ``accounts``, so that promotion can count
+    over those accounts alone.
+    """
+    account, _ = _account_codes(spec, leads)
+    key = ("account-index", str(spec["key"]))
+    if key not in leads.memo:
+        # Leads ordered by account, and where each account's run starts.
+        order = np.argsort(account, kind="stable")
+        sizes = np.bincount(account)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        leads.memo[key] = (order, sizes, starts)
+    order, sizes, starts = leads.memo[key]
+
+    counts = sizes[accounts]
+    local = np.repeat(np.arange(len(accounts)), counts)
+    # Position of each member within its account's run.
+    offsets = np.arange(len(local)) - np.repeat(np.cumsum(counts) - counts, counts)
+    members = order[np.repeat(starts[accounts], counts) + offsets]
+    return members, local
+
+
+def _account_ready(
+    spec: Mapping[str, Any],
+    account: np.ndarray,
+    department: np.ndarray,
+    engaged: np.ndarray,
+    lead_sql: np.ndarray,
+) -> np.ndarray:
+    """Per account code, whether the account rule promotes its MQLs.
+
+    ``account`` numbers the accounts of the leads given from 0, and every
+    member of each of those accounts must be among them. ``engaged`` marks
+    leads at the MQL stage before promotion.
+    """
+    groups = int(account.max()) + 1 if len(account) else 0
     contacts = np.bincount(account, weights=engaged, minlength=groups)
-    has_sql = np.bincount(account, weights=sql_lead, minlength=groups) > 0
+    has_sql = np.bincount(account, weights=lead_sql, minlength=groups) > 0
     known = engaged & (department >= 0)
     width = int(department.max()) + 1 if len(department) else 0
     seen = np.zeros(groups * max(width, 1), dtype=bool)
     seen[account[known] * width + department[known]] = True
     departments = seen.reshape(groups, max(width, 1)).sum(axis=1)
-
-    ready = (
+    return (
         has_sql
         & (contacts >= int(spec.get("min_contacts", 1)))
         & (departments >= int(spec.get("min_departments", 1)))
     )
-    lead_ready = ready[account]
+
+
+def _promote(
+    spec: Mapping[str, Any],
+    lead_ready: np.ndarray,
+    stage: np.ndarray,
+    sql_via: np.ndarray,
+    lead_sql: np.ndarray,
+) -> None:
+    """Account (ABM) promotion, in place on ``stage`` and ``sql_via``."""
     promoted = (stage == MQL) & lead_ready
     stage[promoted] = SQL
     sql_via[promoted] = 2
     if spec.get("required"):
-        held_back = sql_lead & ~lead_ready
+        held_back = lead_sql & ~lead_ready
         stage[held_back] = MQL
         sql_via[held_back] = 0
 
@@ -434,27 +763,39 @@ def _route(
     stage: np.ndarray,
     scores: Mapping[str, np.ndarray],
     cache: ConditionCache,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
-    routes = data.get("routing") or []
-    fallback = data.get("fallback") or {"queue": "unrouted"}
-    context = RoutingContext(stage=stage, scores=scores, stages=STAGES, cache=cache)
+    """First-match routing: queue codes, queue names, follow-up days.
 
-    queues: list[str] = []
-    queue_code = np.full(len(leads), -1, dtype=np.int32)
-    follow_up = np.full(len(leads), np.nan)
-    for route in [*routes, {"when": None, **fallback}]:
-        open_leads = queue_code < 0
+    For all leads, or for ``rows`` only. The queue names are every route's
+    queue in file order then the fallback's, whatever the leads.
+    """
+    routes = [*(data.get("routing") or [])]
+    routes.append({"when": None, **(data.get("fallback") or {"queue": "unrouted"})})
+    queues = list(dict.fromkeys(str(route["queue"]) for route in routes))
+    queue_of = np.array([queues.index(str(r["queue"])) for r in routes], np.int32)
+    days_of = np.array(
+        [
+            np.nan if r.get("follow_up_days") is None else float(r["follow_up_days"])
+            for r in routes
+        ]
+    )
+
+    if rows is not None:
+        stage = stage[rows]
+        scores = {name: score[rows] for name, score in scores.items()}
+    context = RoutingContext(
+        stage=stage, scores=scores, stages=STAGES, cache=cache, rows=rows
+    )
+    size = len(stage)
+    # Each lead's route, the fallback unless an earlier route takes it.
+    route_of = np.full(size, len(routes) - 1, dtype=np.int16)
+    open_leads = np.ones(size, dtype=bool)
+    for index, route in enumerate(routes[:-1]):
         if not open_leads.any():
             break
-        if route["when"] is None:
-            chosen = open_leads
-        else:
-            condition = resolve_lists(route["when"], lists)
-            chosen = open_leads & evaluate_condition(condition, leads, context)
-        name = str(route["queue"])
-        if name not in queues:
-            queues.append(name)
-        queue_code[chosen] = queues.index(name)
-        days = route.get("follow_up_days")
-        follow_up[chosen] = np.nan if days is None else float(days)
-    return queue_code, queues, follow_up
+        condition = resolve_lists(route["when"], lists)
+        chosen = open_leads & evaluate_condition(condition, leads, context)
+        np.copyto(route_of, index, where=chosen)
+        open_leads ^= chosen
+    return queue_of[route_of], queues, days_of[route_of]
