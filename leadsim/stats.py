@@ -16,6 +16,7 @@ denominator of every rate on that path and counted apart.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -122,7 +123,13 @@ def is_small(n: np.ndarray | int, low: np.ndarray, high: np.ndarray) -> np.ndarr
 
 def rate(successes: int, n: int) -> Rate:
     """Build a :class:`Rate` with its Wilson interval and small-sample flag."""
-    successes, n = int(successes), int(n)
+    return _rate(int(successes), int(n))
+
+
+# A simulation builds hundreds of rates, most of them again after an edit
+# (segments it did not touch); rates are frozen, so they can be shared.
+@functools.lru_cache(maxsize=8192)
+def _rate(successes: int, n: int) -> Rate:
     if not n:
         return Rate(successes, 0, None, 0.0, 1.0, True)
 
