@@ -14,6 +14,7 @@ segment values and the few flips shown with reasons, never over leads.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import math
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from leadsim import stats
 from leadsim.conditions import ConditionCache, resolve_lists
@@ -570,14 +572,19 @@ def _compare(
     started = time.perf_counter()
     leads = draft.leads
     lead = _lead_facts(leads)
-    rows = None if previous is None else previous.changed_rows(baseline, draft)
+    draft_rules = _Rules.of(draft.criteria)
+    known_rules = None if previous is None else previous.baseline_rules
+    base_rules = _Rules.of(baseline.criteria, known_rules)
+    rows = None
+    if previous is not None:
+        rows = previous.changed_rows(baseline, draft, draft_rules)
     if previous is not None and rows is not None:
-        tallies = previous.update(baseline, draft, rows)
+        tallies = previous.update(baseline, draft, draft_rules, rows)
     else:
         known = None
         if previous is not None and previous.lead_key == _lead_key(leads):
             known = previous.masks
-        tallies = _Tallies.count(baseline, draft, lead, known)
+        tallies = _Tallies.count(baseline, draft, base_rules, draft_rules, known)
     facts = _Facts(
         lead,
         stats.stage_codes(baseline.stage_code),
@@ -592,7 +599,9 @@ def _compare(
         column: _segment(column, facts, tallies.counts[column])
         for column in lead.groupings
     }
-    flips = _flips(baseline, draft, facts, max_flips)
+    flips = _flips(
+        baseline, draft, facts, tallies.flips, max_flips, (base_rules, draft_rules)
+    )
     simulation = Simulation(
         dataset=_dataset_info(leads, lead),
         capacity=capacity,
@@ -604,8 +613,15 @@ def _compare(
         segments=segments,
         weekly=weekly,
         load=load,
-        sweep=_sweep_result(tallies.sweep.curve(), _threshold(draft.criteria)),
-        rules=_impacts(draft, baseline, tallies.masks, tallies.without),
+        sweep=_sweep_result(tallies.sweep.curve(), draft_rules.threshold),
+        rules=_impacts(
+            draft,
+            draft_rules,
+            baseline,
+            base_rules,
+            tallies.masks,
+            tallies.without.counts,
+        ),
         caveats=[],
         evaluations=(baseline, draft),
     )
@@ -631,6 +647,7 @@ class _Grouping:
     labels: list[str]
     groups: np.ndarray
     keys: np.ndarray  # (group * week slots + week slot) * 256, per lead
+    amount_groups: np.ndarray  # the groups of the leads with a won amount
 
 
 @dataclass
@@ -653,6 +670,7 @@ class _LeadFacts:
     unknown: frozenset[str]
     keys: np.ndarray  # week slot * 256; undated leads in the last slot
     groupings: dict[str, _Grouping]
+    ids: pd.Series
 
     @property
     def slots(self) -> int:
@@ -685,18 +703,20 @@ def _lead_facts(leads: Leads) -> _LeadFacts:
     week, starts = stats.week_index(created)
     slot = np.where(week < 0, len(starts), week)
     slots = len(starts) + 1
+    amount_rows = np.flatnonzero(amount)
     groupings = {}
     for column in leads.profile.segments:
         if column not in leads.columns:
             continue
         groups, labels = segment_codes(leads, column)
         keys = (groups.astype(np.int64) * slots + slot) * 256
-        groupings[column] = _Grouping(labels, groups, keys)
+        amount_groups = groups[amount_rows].astype(np.int64)
+        groupings[column] = _Grouping(labels, groups, keys, amount_groups)
     facts = _LeadFacts(
         opportunity=stats.as_flags(leads.outcome("opportunity"), size),
         won=stats.as_flags(leads.outcome("won"), size),
         amount=amount,
-        amount_rows=np.flatnonzero(amount),
+        amount_rows=amount_rows,
         worked=None if worked is None else stats.as_flags(worked, size),
         created_days=created,
         week_starts=starts,
@@ -705,6 +725,7 @@ def _lead_facts(leads: Leads) -> _LeadFacts:
         unknown=_unknown_rates(leads),
         keys=slot.astype(np.int64) * 256,
         groupings=groupings,
+        ids=_in_one_piece(leads.frame[leads.profile.id_column]),
     )
     with _KEPT_LOCK:
         _LEAD_FACTS[key] = facts
@@ -740,50 +761,111 @@ class _Facts:
         classes = _paired_classes(lead, base_stage, draft_stage)
         return cls(lead, base_stage, draft_stage, classes)
 
-    def count(self, grouping: _Grouping | None = None) -> np.ndarray:
-        """Leads per group, week slot and paired class, in one bincount.
-
-        Shape (groups, week slots, 4, 4, 2, 2, 2, 2).
-        """
+    def count(self, grouping: _Grouping | None = None) -> _Counts:
+        """Leads per group, week slot and paired class, in one bincount."""
         keys = self.lead.keys if grouping is None else grouping.keys
         groups = 1 if grouping is None else len(grouping.labels)
-        size = groups * self.lead.slots * 256
-        counts = np.bincount(keys + self.classes, minlength=size)
-        return counts.reshape(groups, self.lead.slots, 4, 4, 2, 2, 2, 2)
+        slots = self.lead.slots
+        counts = np.bincount(keys + self.classes, minlength=groups * slots * 256)
+        counts = counts.reshape(groups, slots, 256)
+        return _Counts(
+            np.ascontiguousarray(counts.sum(axis=1).reshape(groups, 4, 4, 2, 2, 2, 2)),
+            np.ascontiguousarray(counts.reshape(groups, slots, 4, 4, 16).sum(axis=4)),
+        )
 
     def tables(
-        self, counts: np.ndarray, grouping: _Grouping | None = None
+        self, counts: _Counts, grouping: _Grouping | None = None
     ) -> tuple[stats.FunnelTable, stats.FunnelTable]:
         """Baseline and draft funnel tables per group from :meth:`count`."""
         rows = self.lead.amount_rows
         row_groups = (
             np.zeros(len(rows), dtype=np.int64)
             if grouping is None
-            else grouping.groups[rows].astype(np.int64)
+            else grouping.amount_groups
         )
         return stats.split_pairs(
-            counts.sum(axis=1), self.classes[rows], self.lead.amount[rows], row_groups
+            counts.joint, self.amount_classes, self.lead.amount[rows], row_groups
         )
 
-    def weekly_stages(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @functools.cached_property
+    def amount_classes(self) -> np.ndarray:
+        """The paired classes of the leads with a won amount."""
+        return self.classes[self.lead.amount_rows]
+
+    def weekly_stages(self, counts: _Counts) -> tuple[np.ndarray, np.ndarray]:
         """Leads per group, created week and stage: (baseline, draft).
 
         Each has shape (groups, weeks, 4); undated leads are left out.
         """
-        pairs = counts[:, :-1].sum(axis=(4, 5, 6, 7))
+        pairs = counts.weekly[:, :-1]
         return pairs.sum(axis=3), pairs.sum(axis=2)
 
 
-def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+@dataclass
+class _Counts:
+    """A grouping's counts of paired classes, from :meth:`_Facts.count`.
+
+    ``joint`` holds leads per group and paired class, shape (groups, 4, 4,
+    2, 2, 2, 2); ``weekly`` leads per group, week slot and stage pair
+    (baseline, draft), shape (groups, week slots, 4, 4).
+    """
+
+    joint: np.ndarray
+    weekly: np.ndarray
+
+    def move(
+        self, slots: np.ndarray, width: int, old: np.ndarray, new: np.ndarray
+    ) -> None:
+        """Move leads from paired class ``old`` to ``new``, in place.
+
+        ``slots`` holds each lead's group * ``width`` + week slot (its
+        counting key over 256), ``width`` the number of week slots.
+        """
+        joint = self.joint.reshape(-1)
+        weekly = self.weekly.reshape(-1)
+        groups = slots // width * 256
+        np.subtract.at(joint, groups + old, 1)
+        np.add.at(joint, groups + new, 1)
+        np.subtract.at(weekly, slots * 16 + (old >> 4), 1)
+        np.add.at(weekly, slots * 16 + (new >> 4), 1)
+
+
+class _Rows:
+    """Some leads, with every column read at them kept for the next reader.
+
+    An update reads many of the same columns for the previous draft and for
+    the new one (the rule columns the edit left alone, the baseline's
+    stages, the outcomes); each is gathered once.
+    """
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self._taken: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values`` at these leads."""
+        # Keyed on identity, with the column kept alive beside its values.
+        found = self._taken.get(id(values))
+        if found is not None and found[0] is values:
+            return found[1]
+        taken = values[self.rows]
+        self._taken[id(values)] = (values, taken)
+        return taken
+
+
+def _take(values: np.ndarray, rows: _Rows | None) -> np.ndarray:
     """``values`` at ``rows``, or all of them when ``rows`` is None."""
-    return values if rows is None else values[rows]
+    return values if rows is None else rows.take(values)
 
 
 def _paired_classes(
     lead: _LeadFacts,
     baseline_stage: np.ndarray,
     draft_stage: np.ndarray,
-    rows: np.ndarray | None = None,
+    rows: _Rows | None = None,
 ) -> np.ndarray:
     """The paired class of each lead, or of ``rows`` only.
 
@@ -813,8 +895,9 @@ def _paired_classes(
 _LATEST = "comparison"
 # Past this share of changed leads, counting them all again is as quick.
 _UPDATE_SHARE = 0.25
-# What the tallies read of an evaluation per lead, besides rule matches.
-_TALLIED = ("fit", "engagement", "total", "stage_code")
+# Rule sections whose matches the MQL stage reads (and so the sweep, and
+# the MQLs lost and gained without each rule); SQL rules act on the stage.
+_MQL_SECTIONS = ("exclude", "fit", "engagement", "fast_track")
 
 
 @dataclass
@@ -833,13 +916,15 @@ class _Tallies:
 
     lead_key: str
     baseline: int
+    baseline_rules: _Rules
     draft: Evaluation
-    fixed: str
+    rules: _Rules
     classes: np.ndarray
-    counts: dict[str | None, np.ndarray]
+    counts: dict[str | None, _Counts]
+    flips: _FlipTally
     sweep: _SweepTally
     masks: _MaskCounts
-    without: dict[str, tuple[int, int]]
+    without: _WithoutTally
     # True when these tallies were updated from an earlier comparison's.
     updated: bool = False
 
@@ -848,7 +933,8 @@ class _Tallies:
         cls,
         baseline: Evaluation,
         draft: Evaluation,
-        lead: _LeadFacts,
+        baseline_rules: _Rules,
+        rules: _Rules,
         masks: _MaskCounts | None = None,
     ) -> _Tallies:
         """Tallies of ``draft`` against ``baseline``, every lead counted.
@@ -857,25 +943,27 @@ class _Tallies:
         leads; rule columns that come back are not counted again.
         """
         facts = _Facts.build(baseline, draft)
-        counts: dict[str | None, np.ndarray] = {None: facts.count()}
+        lead = facts.lead
+        counts: dict[str | None, _Counts] = {None: facts.count()}
         for column, grouping in lead.groupings.items():
             counts[column] = facts.count(grouping)
-        without = _WithoutRule(draft)
         return cls(
             lead_key=_lead_key(draft.leads),
             baseline=baseline.serial,
+            baseline_rules=baseline_rules,
             draft=draft,
-            fixed=_fixed_part(draft.criteria),
+            rules=rules,
             classes=facts.classes,
             counts=counts,
-            sweep=_SweepTally.count(draft, facts),
+            flips=_FlipTally.count(baseline, draft, facts),
+            sweep=_SweepTally.count(draft, rules, facts),
             masks=masks or _MaskCounts(lead.worked, lead.opportunity),
-            without={rule.id: without.change(rule) for rule in draft.criteria.rules()},
+            without=_WithoutTally.count(draft, rules),
         )
 
     def changed_rows(
-        self, baseline: Evaluation, draft: Evaluation
-    ) -> np.ndarray | None:
+        self, baseline: Evaluation, draft: Evaluation, rules: _Rules
+    ) -> _Changed | None:
         """The leads to count again for ``draft``, or None to count them all.
 
         None unless the leads and the baseline's evaluation are the ones
@@ -888,113 +976,132 @@ class _Tallies:
             or self.baseline != baseline.serial
             or list(self.draft.queues) != list(draft.queues)
             or set(self.draft.matches) != set(draft.matches)
-            or self.fixed != _fixed_part(draft.criteria)
+            or self.rules.fixed != rules.fixed
         ):
             return None
-        rows = _changed_rows(self.draft, draft)
-        if len(rows) > _UPDATE_SHARE * len(draft.leads):
+        changed = _Changed.between(self.draft, draft, self.rules)
+        if len(changed.scored) > _UPDATE_SHARE * len(draft.leads):
             return None
-        return rows
+        return changed
 
     def update(
-        self, baseline: Evaluation, draft: Evaluation, rows: np.ndarray
+        self, baseline: Evaluation, draft: Evaluation, rules: _Rules, changed: _Changed
     ) -> _Tallies:
-        """These tallies, moved in place to ``draft``: ``rows`` counted again.
+        """These tallies, moved in place to ``draft``: changed leads counted again.
 
-        ``rows`` come from :meth:`changed_rows`: outside them every output
-        the tallies read is the same under ``draft`` as under the draft
-        counted here.
+        ``changed`` comes from :meth:`changed_rows`: outside its rows every
+        output the tallies read is the same under ``draft`` as under the
+        draft counted here.
         """
         lead = _lead_facts(draft.leads)
-        before = self.classes[rows]
+        baseline_stage = stats.stage_codes(baseline.stage_code)
+        staged = _Rows(changed.staged)
+        before = self.classes[staged.rows]
         after = _paired_classes(
-            lead,
-            stats.stage_codes(baseline.stage_code),
-            stats.stage_codes(draft.stage_code),
-            rows,
+            lead, baseline_stage, stats.stage_codes(draft.stage_code), staged
         )
         moved = before != after
-        moved_rows = rows[moved]
+        moved_rows = staged.rows[moved]
         old = before[moved].astype(np.int64)
         new = after[moved].astype(np.int64)
         for column, counts in self.counts.items():
             keys = lead.keys if column is None else lead.groupings[column].keys
-            flat = counts.reshape(-1)
-            np.subtract.at(flat, keys[moved_rows] + old, 1)
-            np.add.at(flat, keys[moved_rows] + new, 1)
-        self.classes[rows] = after
+            counts.move(keys[moved_rows] // 256, lead.slots, old, new)
+        self.classes[staged.rows] = after
+        self.flips.update(baseline_stage, self.draft, draft, staged)
 
-        self.sweep.update(draft, rows)
-        self.without = self._without(draft, rows)
+        scored = _Rows(changed.scored)
+        self.sweep.update(draft, rules, scored)
+        self._without(draft, rules, scored)
         self.draft = draft
+        self.rules = rules
         self.updated = True
         return self
 
-    def _without(
-        self, draft: Evaluation, rows: np.ndarray
-    ) -> dict[str, tuple[int, int]]:
-        """MQLs lost and gained without each rule of ``draft``, from the last ones.
+    def _without(self, draft: Evaluation, rules: _Rules, rows: _Rows) -> None:
+        """Move the MQLs lost and gained without each rule to ``draft``.
 
         A lead adds to those counts by its own matches, scores and stage,
         and by the points of the rules it matches: the leads of ``rows``
         and those matched by a rule whose points changed are counted again.
         """
         size = len(draft.leads)
-        old_rules = {rule.id: rule for rule in self.draft.criteria.rules()}
-        rules = draft.criteria.rules()
+        old_rules = self.rules.by_id
         repointed = [
             rule.id
-            for rule in rules
+            for rule in rules.order
             if float(rule.points or 0) != float(old_rules[rule.id].points or 0)
         ]
         if repointed:
             touched = np.zeros(size, dtype=bool)
-            touched[rows] = True
+            touched[rows.rows] = True
             for rule_id in repointed:
                 touched |= self.draft.matches[rule_id]
                 touched |= draft.matches[rule_id]
-            rows = np.flatnonzero(touched)
+            rows = _Rows(np.flatnonzero(touched))
         if len(rows) > _UPDATE_SHARE * size:
-            everyone = _WithoutRule(draft)
-            return {rule.id: everyone.change(rule) for rule in rules}
-
-        before = _WithoutRule(self.draft, rows)
-        after = _WithoutRule(draft, rows)
-        changes = {}
-        for rule in rules:
-            lost, gained = self.without[rule.id]
-            lost_before, gained_before = before.change(old_rules[rule.id])
-            lost_after, gained_after = after.change(rule)
-            changes[rule.id] = (
-                lost - lost_before + lost_after,
-                gained - gained_before + gained_after,
-            )
-        return changes
+            self.without = _WithoutTally.count(draft, rules)
+        else:
+            self.without.update(draft, rules, rows)
 
 
-def _changed_rows(before: Evaluation, after: Evaluation) -> np.ndarray:
-    """The leads whose tallied outputs may differ between two evaluations.
+@dataclass
+class _Changed:
+    """The leads whose outputs differ between two evaluations of one draft.
 
-    Scores, stage and every rule's matches, on the same leads with the same
-    rule ids. The arrays are compared, skipping those that are one and the
-    same (rule columns and group scores are shared through the condition
-    cache); when the evaluator derived ``after`` from ``before``, only at
-    the rows it says may differ.
+    ``staged``: stage or queue (what the funnel counts and the flips read);
+    ``scored``: scores, whether at the MQL stage, or the matches of an MQL
+    rule (what the sweep and the MQLs lost and gained without each rule
+    read). Both sorted.
     """
-    rows = None
-    if after.changed is not None and after.changed[0] == before.serial:
-        rows = np.asarray(after.changed[1], dtype=np.int64)
 
-    pairs = [(getattr(before, name), getattr(after, name)) for name in _TALLIED]
-    pairs += [
-        (before.matches[rule_id], mask) for rule_id, mask in after.matches.items()
-    ]
-    differs = np.zeros(len(after.total) if rows is None else len(rows), dtype=bool)
-    for old, new in pairs:
-        if old is not new:
-            differs |= _take(old, rows) != _take(new, rows)
-    found = np.flatnonzero(differs)
-    return found if rows is None else rows[found]
+    staged: np.ndarray
+    scored: np.ndarray
+
+    @classmethod
+    def between(cls, before: Evaluation, after: Evaluation, rules: _Rules) -> _Changed:
+        """The changed leads, on the same leads with the same rules.
+
+        Arrays that are one and the same (rule columns and group scores are
+        shared through the condition cache) are skipped; when the evaluator
+        derived ``after`` from ``before``, only the rows it says may differ
+        are compared.
+        """
+        rows = None
+        if after.changed is not None and after.changed[0] == before.serial:
+            rows = np.asarray(after.changed[1], dtype=np.int64)
+        size = len(after.total) if rows is None else len(rows)
+
+        def differ(names: Sequence[str], pairs: list) -> np.ndarray:
+            pairs = pairs + [(getattr(before, n), getattr(after, n)) for n in names]
+            differs = np.zeros(size, dtype=bool)
+            unequal = np.empty(size, dtype=bool)
+            for old, new in pairs:
+                if old is new:
+                    continue
+                if rows is None:
+                    np.not_equal(old, new, out=unequal)
+                else:
+                    np.not_equal(old[rows], new[rows], out=unequal)
+                differs |= unequal
+            return differs
+
+        staged = differ(("stage_code", "queue_code"), [])
+        masks = [
+            (before.matches[rule.id], after.matches[rule.id])
+            for rule in rules.order
+            if rule.section in _MQL_SECTIONS
+        ]
+        scored = differ(("fit", "engagement", "total"), masks)
+        staged_at = np.flatnonzero(staged)
+        at_leads = staged_at if rows is None else rows[staged_at]
+        # Leads that entered or left the MQL stage count as scored too.
+        was_mql = before.stage_code[at_leads] >= MQL_CODE
+        scored[staged_at[was_mql != (after.stage_code[at_leads] >= MQL_CODE)]] = True
+        scored_at = np.flatnonzero(scored)
+        if rows is None:
+            return cls(staged_at, scored_at)
+        return cls(rows[staged_at], rows[scored_at])
 
 
 def _fixed_part(criteria: Any) -> str:
@@ -1044,7 +1151,7 @@ def _day_text(day: int) -> str:
 
 
 def _weekly(
-    facts: _Facts, counts: np.ndarray, capacity: float | None
+    facts: _Facts, counts: _Counts, capacity: float | None
 ) -> tuple[Weekly, SalesLoad]:
     baseline, draft = facts.weekly_stages(counts)
     weekly = Weekly(
@@ -1079,7 +1186,7 @@ def _sales_load(weekly: Weekly, capacity: float | None) -> SalesLoad:
     )
 
 
-def _segment(column: str, facts: _Facts, counts: np.ndarray) -> list[SegmentValue]:
+def _segment(column: str, facts: _Facts, counts: _Counts) -> list[SegmentValue]:
     grouping = facts.lead.groupings[column]
     base_table, draft_table = facts.tables(counts, grouping)
     baseline, draft = base_table.numbers(), draft_table.numbers()
@@ -1152,6 +1259,20 @@ def _unknown_rates(leads: Leads) -> frozenset[str]:
     return frozenset(name for role in missing for name in OUTCOME_RATES[role])
 
 
+def _in_one_piece(column: pd.Series) -> pd.Series:
+    """``column`` with its text in one Arrow chunk, so a few rows read quickly.
+
+    A table read in parallel holds a text column in many chunks, and taking
+    rows from those costs milliseconds however few the rows.
+    """
+    if not isinstance(column.array, pd.arrays.ArrowStringArray):
+        return column
+    text = pa.array(column.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return pd.Series(pd.array(text, dtype=column.dtype), index=column.index)
+
+
 def _created_range(created: np.ndarray) -> tuple[str | None, str | None]:
     if np.isnan(created).all():
         return None, None
@@ -1185,7 +1306,44 @@ def _criteria_info(criteria: Any) -> dict[str, Any]:
     }
 
 
-def _rules_by_section(criteria: Any) -> dict[str, list[Any]]:
+@dataclass
+class _Rules:
+    """What a comparison reads of one criteria file's rules, read once.
+
+    ``rules()`` builds the rule list afresh at each call, and a comparison
+    reads the rules of both files in a dozen places.
+    """
+
+    criteria: Any
+    order: list[Any]
+    sections: dict[str, list[Any]]
+    threshold: dict[str, float]
+
+    @classmethod
+    def of(cls, criteria: Any, known: _Rules | None = None) -> _Rules:
+        """The rules of ``criteria``; ``known`` when read from it already."""
+        if known is not None and known.criteria is criteria:
+            return known
+        order = list(criteria.rules())
+        return cls(criteria, order, _rules_by_section(order), _threshold(criteria))
+
+    @functools.cached_property
+    def by_id(self) -> dict[str, Any]:
+        """The rules by id."""
+        return {rule.id: rule for rule in self.order}
+
+    @functools.cached_property
+    def views(self) -> dict[str, _RuleView]:
+        """The rules by id as comparisons read them, lists resolved."""
+        return _rule_views(self.criteria, self.order)
+
+    @functools.cached_property
+    def fixed(self) -> str:
+        """The criteria less what an edit of rule conditions changes."""
+        return _fixed_part(self.criteria)
+
+
+def _rules_by_section(rules: Sequence[Any]) -> dict[str, list[Any]]:
     sections: dict[str, list[Any]] = {
         name: []
         for name in (
@@ -1197,7 +1355,7 @@ def _rules_by_section(criteria: Any) -> dict[str, list[Any]]:
             "require_any",
         )
     }
-    for rule in criteria.rules():
+    for rule in rules:
         sections.setdefault(rule.section, []).append(rule)
     return sections
 
@@ -1206,7 +1364,7 @@ def _count_matches(
     rules: Sequence[Any],
     matches: Mapping[str, np.ndarray],
     size: int,
-    rows: np.ndarray | None = None,
+    rows: _Rows | None = None,
 ) -> np.ndarray:
     """How many of ``rules`` each lead matches (each of ``rows``, when given)."""
     held = np.zeros(size, dtype=np.int16)
@@ -1273,19 +1431,20 @@ def _sweep_curve(
         unobserved = np.zeros(size, dtype=bool)
     else:
         unobserved = ~worked & ~baseline_mql
+    rules = _Rules.of(draft.criteria)
     curve = stats.sweep_totals(
-        *_sweep_lanes(draft),
+        *_sweep_lanes(draft, rules),
         opportunity,
         won,
         amount,
         unobserved,
-        _max_threshold(draft),
+        _max_threshold(draft, rules),
     )
-    return _sweep_result(curve, _threshold(draft.criteria))
+    return _sweep_result(curve, rules.threshold)
 
 
 def _sweep_lanes(
-    draft: Evaluation, rows: np.ndarray | None = None
+    draft: Evaluation, rules: _Rules, rows: _Rows | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Total, eligible and always of each lead (or of ``rows``), for the sweep.
 
@@ -1293,8 +1452,8 @@ def _sweep_lanes(
     always-MQL leads are fast-tracked and not excluded.
     """
     size = len(draft.total) if rows is None else len(rows)
-    sections = _rules_by_section(draft.criteria)
-    threshold = _threshold(draft.criteria)
+    sections = rules.sections
+    threshold = rules.threshold
 
     excluded = _count_matches(sections["exclude"], draft.matches, size, rows) > 0
     fast = _count_matches(sections["fast_track"], draft.matches, size, rows) > 0
@@ -1305,9 +1464,9 @@ def _sweep_lanes(
     return _take(draft.total, rows), ~excluded & ~fast & others_hold, ~excluded & fast
 
 
-def _max_threshold(draft: Evaluation) -> int:
+def _max_threshold(draft: Evaluation, rules: _Rules) -> int:
     """The sweep's top threshold: the highest total reachable or seen."""
-    top = _max_reachable(draft.criteria, _rules_by_section(draft.criteria))
+    top = _max_reachable(draft.criteria, rules.sections)
     observed_top = float(draft.total.max()) if len(draft.total) else 0.0
     return int(math.ceil(max(top, observed_top, 0.0)))
 
@@ -1330,7 +1489,7 @@ class _SweepTally:
     totals: tuple[int, int, float]
 
     @classmethod
-    def count(cls, draft: Evaluation, facts: _Facts) -> _SweepTally:
+    def count(cls, draft: Evaluation, rules: _Rules, facts: _Facts) -> _SweepTally:
         """The tally of ``draft``'s sweep, every lead counted."""
         lead = facts.lead
         if lead.worked is None:
@@ -1351,33 +1510,38 @@ class _SweepTally:
                 float(lead.amount.sum()),
             ),
         )
-        tally.recount(draft)
+        tally.recount(draft, rules)
         return tally
 
-    def recount(self, draft: Evaluation) -> None:
+    def recount(self, draft: Evaluation, rules: _Rules) -> None:
         """Bucket and count every lead anew (the top threshold has moved)."""
-        self.max_threshold = _max_threshold(draft)
-        self.buckets = stats.sweep_buckets(*_sweep_lanes(draft), self.max_threshold)
+        self.max_threshold = _max_threshold(draft, rules)
+        lanes = _sweep_lanes(draft, rules)
+        self.buckets = stats.sweep_buckets(*lanes, self.max_threshold)
         width = self.max_threshold + 2
         counts = np.bincount(self.buckets * 8 + self.classes, minlength=width * 8)
         self.counts = counts.reshape(width, 8)
 
-    def update(self, draft: Evaluation, rows: np.ndarray) -> None:
+    def update(self, draft: Evaluation, rules: _Rules, rows: _Rows) -> None:
         """Move ``rows`` to their buckets under ``draft``.
 
         Outside ``rows`` the draft's outputs must equal those of the draft
         last counted, and its exclusion, fast-track and minimum rules be the
         same but for their conditions, so that no other lead changes bucket.
         """
-        if _max_threshold(draft) != self.max_threshold:
-            self.recount(draft)
+        if _max_threshold(draft, rules) != self.max_threshold:
+            self.recount(draft, rules)
             return
 
-        moved = stats.sweep_buckets(*_sweep_lanes(draft, rows), self.max_threshold)
+        lanes = _sweep_lanes(draft, rules, rows)
+        after = stats.sweep_buckets(*lanes, self.max_threshold)
+        before = self.buckets[rows.rows]
+        moved = before != after
+        classes = rows.take(self.classes)[moved]
         flat = self.counts.reshape(-1)
-        np.subtract.at(flat, self.buckets[rows] * 8 + self.classes[rows], 1)
-        np.add.at(flat, moved * 8 + self.classes[rows], 1)
-        self.buckets[rows] = moved
+        np.subtract.at(flat, before[moved] * 8 + classes, 1)
+        np.add.at(flat, after[moved] * 8 + classes, 1)
+        self.buckets[rows.rows[moved]] = after[moved]
 
     def curve(self) -> stats.SweepCurve:
         """The sweep as :func:`leadsim.stats.sweep_totals` gives it."""
@@ -1430,13 +1594,15 @@ class _WithoutRule:
     earlier count.
     """
 
-    def __init__(self, draft: Evaluation, rows: np.ndarray | None = None) -> None:
+    def __init__(
+        self, draft: Evaluation, rules: _Rules, rows: _Rows | None = None
+    ) -> None:
         leads = draft.leads
         size = len(leads) if rows is None else len(rows)
         self.draft = draft
         self.subset = rows
-        self.sections = _rules_by_section(draft.criteria)
-        self.threshold = _threshold(draft.criteria)
+        self.sections = rules.sections
+        self.threshold = rules.threshold
         self.mql_spec = draft.criteria.data.get("mql") or {}
         matches = draft.matches
         self.excluded = _count_matches(self.sections["exclude"], matches, size, rows)
@@ -1461,23 +1627,20 @@ class _WithoutRule:
             lifted = _count_matches(lowering, matches, size, rows) > 0
             candidates |= ~self.is_mql & lifted & (slack >= -biggest_lift)
         picked = np.flatnonzero(free & candidates)
-        self.rows = picked if rows is None else rows[picked]
+        self.rows = picked if rows is None else rows.rows[picked]
 
         self.hits: dict[str, np.ndarray] = {}
         self.raw: dict[str, np.ndarray] = {}
         for group in SCORE_GROUPS:
-            raw = np.zeros(len(self.rows))
+            raw = np.zeros(len(picked))
             for rule in self.sections[group]:
                 if rule.points:
                     self.hits[rule.id] = matches[rule.id][self.rows]
                     raw += self.hits[rule.id] * float(rule.points)
             self.raw[group] = raw
         decay = (self.mql_spec.get("engagement") or {}).get("decay")
-        self.decay = _decay_at(leads, decay, self.rows) if decay else None
-        self.scores = {
-            "fit": draft.fit[self.rows],
-            "engagement": draft.engagement[self.rows],
-        }
+        self.decay = _decay_at(leads, decay, rows, picked) if decay else None
+        self.scores = {"fit": fit[picked], "engagement": engagement[picked]}
         self.rows_mql = self.is_mql[picked]
         self.rows_slack = slack[picked]
 
@@ -1512,17 +1675,23 @@ class _WithoutRule:
 
     def change(self, rule: Any) -> tuple[int, int]:
         """MQLs lost and gained with ``rule`` taken out (among the rows looked at)."""
+        lost, gained = self.changed_leads(rule)
+        return len(lost), len(gained)
+
+    def changed_leads(self, rule: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The leads ``rule`` taken out would take out of the MQL stage, and in."""
+        nobody = np.zeros(0, dtype=np.int64)
         if rule.section == "exclude":
             matched = _take(self.draft.matches[rule.id], self.subset)
             freed = np.flatnonzero(matched & (self.excluded == 1))
             gained = self.meets[freed] | (self.fast[freed] > 0)
-            return 0, int(np.count_nonzero(gained))
+            return nobody, self._leads(freed[gained])
         if rule.section == "fast_track":
             matched = _take(self.draft.matches[rule.id], self.subset)
             only = matched & (self.fast == 1) & (self.excluded == 0) & ~self.meets
-            return int(np.count_nonzero(only)), 0
+            return self._leads(np.flatnonzero(only)), nobody
         if rule.section not in SCORE_GROUPS or not rule.points:
-            return 0, 0
+            return nobody, nobody
 
         points = float(rule.points)
         hit = self.hits[rule.id]
@@ -1540,17 +1709,88 @@ class _WithoutRule:
             scores["fit"], scores["engagement"], scores["fit"] + scores["engagement"]
         )
         before = self.rows_mql[picked]
-        return (
-            int(np.count_nonzero(before & ~now)),
-            int(np.count_nonzero(~before & now)),
-        )
+        rows = self.rows[picked]
+        return rows[before & ~now], rows[~before & now]
+
+    def _leads(self, positions: np.ndarray) -> np.ndarray:
+        """The leads at ``positions`` among the rows looked at."""
+        return positions if self.subset is None else self.subset.rows[positions]
 
 
-def _decay_at(leads: Leads, decay: Mapping[str, Any], rows: np.ndarray) -> np.ndarray:
-    """The engagement decay factor of ``rows``, as :func:`decay_factor` gives it."""
+@dataclass
+class _WithoutTally:
+    """MQLs lost and gained without each rule, and the leads behind them.
+
+    Every lead holds one bit per rule (at ``bits[rule id]``) in ``lost``
+    and ``gained``: set when taking that rule out would take the lead out
+    of the MQL stage, or bring it in. An update reads the bits of the leads
+    it counts again rather than working them out for the earlier draft.
+    Bits are held in 64-bit words, one row of words per 64 rules.
+    """
+
+    bits: dict[str, int]
+    lost: np.ndarray
+    gained: np.ndarray
+    counts: dict[str, tuple[int, int]]
+
+    @classmethod
+    def count(cls, draft: Evaluation, rules: _Rules) -> _WithoutTally:
+        """The tally of ``draft``, every lead looked at."""
+        bits = {rule.id: position for position, rule in enumerate(rules.order)}
+        shape = (max(-(-len(bits) // 64), 1), len(draft.leads))
+        # Little-endian words, so that their bytes unpack in bit order.
+        lost, gained = np.zeros(shape, "<u8"), np.zeros(shape, "<u8")
+        tally = cls(bits, lost, gained, {})
+        tally.counts = tally._mark(_WithoutRule(draft, rules), rules)
+        return tally
+
+    def update(self, draft: Evaluation, rules: _Rules, rows: _Rows) -> None:
+        """Count ``rows`` again under ``draft``, whose rule ids must be the same."""
+        lost_before = self._per_bit(self.lost, rows.rows)
+        gained_before = self._per_bit(self.gained, rows.rows)
+        found = self._mark(_WithoutRule(draft, rules, rows), rules)
+        self.counts = {
+            rule_id: (
+                lost - int(lost_before[self.bits[rule_id]]) + found[rule_id][0],
+                gained - int(gained_before[self.bits[rule_id]]) + found[rule_id][1],
+            )
+            for rule_id, (lost, gained) in self.counts.items()
+        }
+
+    def _mark(self, without: _WithoutRule, rules: _Rules) -> dict[str, tuple[int, int]]:
+        """Set the bits of the leads each rule changes; their counts per rule."""
+        counts = {}
+        for rule in rules.order:
+            lost, gained = without.changed_leads(rule)
+            word, bit = divmod(self.bits[rule.id], 64)
+            flag = np.uint64(1 << bit)
+            # One row of words at a time: a plain 1-D index is the quick one.
+            lost_words, gained_words = self.lost[word], self.gained[word]
+            lost_words[lost] |= flag
+            gained_words[gained] |= flag
+            counts[rule.id] = (len(lost), len(gained))
+        return counts
+
+    @staticmethod
+    def _per_bit(flags: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Leads of ``rows`` with each bit set; the bits of ``rows`` cleared."""
+        counts = []
+        for words in flags:
+            held = words[rows]
+            held = held[held != 0]
+            unpacked = np.unpackbits(held.view(np.uint8), bitorder="little")
+            counts.append(unpacked.reshape(-1, 64).sum(axis=0))
+            words[rows] = 0
+        return np.concatenate(counts)
+
+
+def _decay_at(
+    leads: Leads, decay: Mapping[str, Any], rows: _Rows | None, picked: np.ndarray
+) -> np.ndarray:
+    """The decay factor of ``picked`` among ``rows``, as :func:`decay_factor` has it."""
     column = leads.columns[str(decay["date_field"])]
     assert column.values is not None
-    age = leads.as_of_day - column.values[rows]
+    age = leads.as_of_day - _take(column.values, rows)[picked]
     usable = ~np.isnan(age) & (age >= 0)
     half_life = float(decay["half_life_days"])
     return np.where(usable, 0.5 ** (np.where(usable, age, 0.0) / half_life), 1.0)
@@ -1566,7 +1806,7 @@ class _RuleView:
     resolved: Any
 
 
-def _rule_views(criteria: Any) -> dict[str, _RuleView]:
+def _rule_views(criteria: Any, rules: Sequence[Any]) -> dict[str, _RuleView]:
     lists = criteria.data.get("lists") or {}
     return {
         rule.id: _RuleView(
@@ -1575,7 +1815,7 @@ def _rule_views(criteria: Any) -> dict[str, _RuleView]:
             when=rule.when,
             resolved=resolve_lists(rule.when, lists),
         )
-        for rule in criteria.rules()
+        for rule in rules
     }
 
 
@@ -1605,10 +1845,16 @@ def rule_impact(
     size = len(draft.leads)
     if opportunity is None:
         opportunity = stats.as_flags(draft.leads.outcome("opportunity"), size)
-    masks = _MaskCounts(worked, opportunity)
-    without = _WithoutRule(draft)
-    changes = {rule.id: without.change(rule) for rule in draft.criteria.rules()}
-    return _impacts(draft, baseline, masks, changes)
+    rules = _Rules.of(draft.criteria)
+    without = _WithoutRule(draft, rules)
+    return _impacts(
+        draft,
+        rules,
+        baseline,
+        None if baseline is None else _Rules.of(baseline.criteria),
+        _MaskCounts(worked, opportunity),
+        {rule.id: without.change(rule) for rule in rules.order},
+    )
 
 
 class _MaskCounts:
@@ -1650,13 +1896,15 @@ class _MaskCounts:
 
 def _impacts(
     draft: Evaluation,
+    rules: _Rules,
     baseline: Evaluation | None,
+    baseline_rules: _Rules | None,
     masks: _MaskCounts,
     without: Mapping[str, tuple[int, int]],
 ) -> list[RuleImpact]:
     """The rule impacts from mask counts and MQLs lost and gained per rule."""
-    previous = _rule_views(baseline.criteria) if baseline else {}
-    views = _rule_views(draft.criteria)
+    previous = baseline_rules.views if baseline_rules is not None else {}
+    views = rules.views
 
     def impact(
         rule: Any, matches: np.ndarray, status: str, change: tuple[int, int]
@@ -1676,7 +1924,6 @@ def _impacts(
             mqls_gained_without=change[1],
         )
 
-    rules = draft.criteria.rules()
     impacts = [
         impact(
             rule,
@@ -1684,15 +1931,14 @@ def _impacts(
             _rule_status(views[rule.id], previous.get(rule.id)),
             without[rule.id],
         )
-        for rule in rules
+        for rule in rules.order
     ]
-    current = {rule.id for rule in rules}
-    removed = [] if baseline is None else baseline.criteria.rules()
-    impacts += [
-        impact(rule, baseline.matches[rule.id], "removed", (0, 0))
-        for rule in removed
-        if rule.id not in current
-    ]
+    if baseline is not None and baseline_rules is not None:
+        impacts += [
+            impact(rule, baseline.matches[rule.id], "removed", (0, 0))
+            for rule in baseline_rules.order
+            if rule.id not in rules.by_id
+        ]
     masks.keep_only({impact.id for impact in impacts})
     return impacts
 
@@ -1708,34 +1954,95 @@ def _unified_queues(
     return names, base_map, draft_map
 
 
-def _flips(
-    baseline: Evaluation, draft: Evaluation, facts: _Facts, max_flips: int
-) -> Flips:
-    names, base_map, draft_map = _unified_queues(baseline, draft)
-    if list(baseline.queues) == list(draft.queues):
-        base_queue, draft_queue = baseline.queue_code, draft.queue_code
-    else:
-        base_queue = base_map[baseline.queue_code]
-        draft_queue = draft_map[draft.queue_code]
-    stage_changed = facts.baseline_stage != facts.draft_stage
-    flipped = np.flatnonzero(stage_changed | (base_queue != draft_queue))
-    stage_changes = int(np.count_nonzero(stage_changed))
+@dataclass
+class _FlipTally:
+    """Which leads flip (stage or queue), and how many of each move.
 
-    moves = np.bincount(
-        facts.baseline_stage[stage_changed].astype(np.int64) * 4
-        + facts.draft_stage[stage_changed],
-        minlength=16,
-    )
+    ``moves`` counts the stage moves (baseline stage * 4 + draft stage) of
+    the leads that change stage; ``pairs`` the queue moves (baseline queue
+    * width + draft queue, codes on ``names``) of every flipped lead. Both
+    are sums over leads, so an edit moves only the leads it changed.
+    """
+
+    names: list[str]
+    queue_map: np.ndarray
+    base_queue: np.ndarray
+    flipped: np.ndarray
+    moves: np.ndarray
+    pairs: np.ndarray
+
+    @classmethod
+    def count(
+        cls, baseline: Evaluation, draft: Evaluation, facts: _Facts
+    ) -> _FlipTally:
+        """The flips of ``draft`` against ``baseline``, every lead looked at."""
+        names, base_map, draft_map = _unified_queues(baseline, draft)
+        if list(baseline.queues) == list(draft.queues):
+            base_queue, draft_queue = baseline.queue_code, draft.queue_code
+        else:
+            base_queue = base_map[baseline.queue_code]
+            draft_queue = draft_map[draft.queue_code]
+        stage_changed = facts.baseline_stage != facts.draft_stage
+        flipped = stage_changed | (base_queue != draft_queue)
+
+        moves = np.bincount(
+            facts.baseline_stage[stage_changed].astype(np.int64) * 4
+            + facts.draft_stage[stage_changed],
+            minlength=16,
+        )
+        width = len(names)
+        pairs = np.bincount(
+            base_queue[flipped].astype(np.int64) * width + draft_queue[flipped],
+            minlength=width * width,
+        )
+        return cls(names, draft_map, base_queue, flipped, moves, pairs)
+
+    def update(
+        self,
+        baseline_stage: np.ndarray,
+        before: Evaluation,
+        after: Evaluation,
+        rows: _Rows,
+    ) -> None:
+        """Move ``rows`` from their flips under ``before`` to those under ``after``.
+
+        Both drafts must route to the same list of queues.
+        """
+        width = len(self.names)
+        base_stage = rows.take(baseline_stage).astype(np.int64)
+        base_queue = rows.take(self.base_queue).astype(np.int64)
+        for evaluation, step in ((before, -1), (after, 1)):
+            stage = rows.take(stats.stage_codes(evaluation.stage_code))
+            stage = stage.astype(np.int64)
+            queue = self.queue_map[rows.take(evaluation.queue_code)].astype(np.int64)
+            stage_changed = stage != base_stage
+            flipped = stage_changed | (queue != base_queue)
+            np.add.at(self.moves, (base_stage * 4 + stage)[stage_changed], step)
+            np.add.at(self.pairs, (base_queue * width + queue)[flipped], step)
+        self.flipped[rows.rows] = flipped
+
+
+def _flips(
+    baseline: Evaluation,
+    draft: Evaluation,
+    facts: _Facts,
+    tally: _FlipTally,
+    max_flips: int,
+    rules: tuple[_Rules, _Rules],
+) -> Flips:
+    """The flips from their tally, the first ``max_flips`` with a reason.
+
+    ``rules`` are the baseline's and the draft's.
+    """
+    names, moves, pairs = tally.names, tally.moves, tally.pairs
+    flipped = np.flatnonzero(tally.flipped)
+    stage_changes = int(moves.sum())
     transitions = [
         {"from": STAGES[code // 4], "to": STAGES[code % 4], "count": int(moves[code])}
         for code in np.argsort(-moves, kind="stable")
         if moves[code]
     ]
     width = len(names)
-    pairs = np.bincount(
-        base_queue[flipped].astype(np.int64) * width + draft_queue[flipped],
-        minlength=width * width,
-    )
     queue_transitions = [
         {
             "from": names[code // width],
@@ -1747,9 +2054,10 @@ def _flips(
     ]
 
     listed = _listing_order(baseline, draft, facts, flipped, max_flips)
-    reasons = explain(baseline, draft, listed)
-    id_column = draft.leads.frame[draft.leads.profile.id_column]
-    ids = id_column.iloc[listed].astype(str).tolist()
+    reasons = _explain(baseline, draft, listed, *rules)
+    ids = facts.lead.ids.iloc[listed].astype(str).tolist()
+    base_queue = tally.base_queue[listed]
+    draft_queue = tally.queue_map[draft.queue_code[listed]]
     return Flips(
         count=len(flipped),
         stage_changes=stage_changes,
@@ -1761,13 +2069,15 @@ def _flips(
                 lead_id=lead_id,
                 baseline_stage=STAGES[facts.baseline_stage[row]],
                 draft_stage=STAGES[facts.draft_stage[row]],
-                baseline_queue=names[base_queue[row]],
-                draft_queue=names[draft_queue[row]],
+                baseline_queue=names[base_code],
+                draft_queue=names[draft_code],
                 baseline_total=float(baseline.total[row]),
                 draft_total=float(draft.total[row]),
                 reason=reason,
             )
-            for lead_id, row, reason in zip(ids, listed, reasons)
+            for lead_id, row, base_code, draft_code, reason in zip(
+                ids, listed, base_queue, draft_queue, reasons
+            )
         ],
     )
 
@@ -1789,23 +2099,27 @@ def _listing_order(
     """
     if limit <= 0:
         return np.zeros(0, dtype=np.int64)
-    before = facts.baseline_stage[flipped].astype(np.int64)
-    after = facts.draft_stage[flipped].astype(np.int64)
-    kind = np.where(before != after, before * 4 + after, 16)
+    before = facts.baseline_stage[flipped].astype(np.int8)
+    after = facts.draft_stage[flipped].astype(np.int8)
+    kind = np.where(before != after, before * 4 + after, 16).astype(np.int8)
     change = np.abs(draft.total[flipped] - baseline.total[flipped])
 
+    # One stable sort of the kinds (a radix sort on bytes) lists each kind's
+    # flips in row order.
+    by_kind = np.argsort(kind, kind="stable")
+    counts = np.bincount(kind, minlength=17)
+    starts = np.cumsum(counts) - counts
     queues = {}
-    for code in np.flatnonzero(np.bincount(kind, minlength=17)):
-        members = np.flatnonzero(kind == code)
+    for code in np.flatnonzero(counts):
+        members = by_kind[starts[code] : starts[code] + counts[code]]
         queues[int(code)] = members[_smallest_first(-change[members], limit)]
     # Round robin: the n-th flip of every kind, bigger stage moves first.
     kinds = sorted(queues, key=lambda code: (-_stage_distance(code), code))
+    ranked = [queues[code].tolist() for code in kinds]
     picked: list[int] = []
-    longest = max((len(rows) for rows in queues.values()), default=0)
+    longest = max((len(rows) for rows in ranked), default=0)
     for rank in range(min(limit, longest)):
-        picked += [
-            int(queues[code][rank]) for code in kinds if rank < len(queues[code])
-        ]
+        picked += [rows[rank] for rows in ranked if rank < len(rows)]
         if len(picked) >= limit:
             break
     return flipped[np.asarray(picked[:limit], dtype=np.int64)]
@@ -1819,16 +2133,17 @@ def _stage_distance(kind: int) -> int:
 def _smallest_first(keys: np.ndarray, limit: int) -> np.ndarray:
     """``np.argsort(keys, kind="stable")[:limit]``, without sorting every key.
 
-    Only the keys up to the ``limit``-th smallest are sorted; kept in their
-    positions' order, their stable sort breaks ties as the full one does.
+    Only the keys below the ``limit``-th smallest are sorted; the keys tied
+    with it follow in their positions' order, as a stable sort puts them.
     """
     if len(keys) <= limit:
         return np.argsort(keys, kind="stable")
     bound = np.partition(keys, limit - 1)[limit - 1]
     if np.isnan(bound):
         return np.argsort(keys, kind="stable")[:limit]
-    candidates = np.flatnonzero(keys <= bound)
-    return candidates[np.argsort(keys[candidates], kind="stable")[:limit]]
+    below = np.flatnonzero(keys < bound)
+    tied = np.flatnonzero(keys == bound)[: limit - len(below)]
+    return np.concatenate([below[np.argsort(keys[below], kind="stable")], tied])
 
 
 def _number(value: float) -> str:
@@ -1894,27 +2209,34 @@ def explain(
     meets total ≥ 60``. Rule columns are read for the given rows only, so
     explaining a few flips of a million leads is cheap.
     """
+    return _explain(
+        baseline, draft, rows, _Rules.of(baseline.criteria), _Rules.of(draft.criteria)
+    )
+
+
+def _explain(
+    baseline: Evaluation,
+    draft: Evaluation,
+    rows: Sequence[int] | np.ndarray,
+    baseline_rules: _Rules,
+    draft_rules: _Rules,
+) -> list[str]:
     rows = np.asarray(rows, dtype=np.int64)
-    base_rules = _rule_views(baseline.criteria)
-    draft_rules = _rule_views(draft.criteria)
+    base_views = baseline_rules.views
+    draft_views = draft_rules.views
     parts: list[list[str]] = [[] for _ in rows]
 
-    def add_each(mask: np.ndarray, text: str) -> None:
-        for position in np.flatnonzero(mask):
-            parts[position].append(text)
-
-    _explain_exclusions(baseline, draft, rows, base_rules, draft_rules, parts)
-    _explain_scores(baseline, draft, rows, base_rules, draft_rules, parts)
-    _explain_stage(baseline, draft, rows, draft_rules, parts)
+    _explain_exclusions(baseline, draft, rows, base_views, draft_views, parts)
+    _explain_scores(baseline, draft, rows, base_views, draft_views, parts)
+    _explain_stage(baseline, draft, rows, baseline_rules, draft_rules, parts)
 
     names, base_map, draft_map = _unified_queues(baseline, draft)
-    base_queue = base_map[baseline.queue_code[rows]]
-    draft_queue = draft_map[draft.queue_code[rows]]
-    for position in range(len(rows)):
-        if base_queue[position] != draft_queue[position]:
-            parts[position].append(
-                f"queue {names[base_queue[position]]} → {names[draft_queue[position]]}"
-            )
+    # Plain lists: the loops below read one value at a time.
+    base_queue = base_map[baseline.queue_code[rows]].tolist()
+    draft_queue = draft_map[draft.queue_code[rows]].tolist()
+    for position, (old, new) in enumerate(zip(base_queue, draft_queue)):
+        if old != new:
+            parts[position].append(f"queue {names[old]} → {names[new]}")
     return ["; ".join(reason) or "no visible change" for reason in parts]
 
 
@@ -1953,32 +2275,34 @@ def _explain_scores(
             base_points = getattr(base_rules.get(rule_id), "points", 0.0)
             draft_points = getattr(draft_rules.get(rule_id), "points", 0.0)
             difference = after * draft_points - before * base_points
+            changed = np.flatnonzero(difference != 0)
+            if not len(changed):
+                continue
             tag = _tag(rule_id, base_rules, draft_rules)
-            for position in np.flatnonzero(difference != 0):
-                text = f"{_signed(difference[position])} {rule_id}"
+            for position, points in zip(changed, difference[changed].tolist()):
+                text = f"{_signed(points)} {rule_id}"
                 items[position].append(f"{text}, {tag}" if tag else text)
 
-        old = getattr(baseline, group)[rows]
-        new = getattr(draft, group)[rows]
-        for position in range(len(rows)):
-            moved = abs(new[position] - old[position]) > 1e-9
+        old_scores = getattr(baseline, group)[rows].tolist()
+        new_scores = getattr(draft, group)[rows].tolist()
+        for position, (old, new) in enumerate(zip(old_scores, new_scores)):
+            moved = abs(new - old) > 1e-9
             if not moved and not items[position]:
                 continue
             detail = f" ({'; '.join(items[position])})" if items[position] else ""
-            parts[position].append(
-                f"{group} {_number(old[position])} → {_number(new[position])}{detail}"
-            )
+            parts[position].append(f"{group} {_number(old)} → {_number(new)}{detail}")
 
 
 def _explain_stage(
     baseline: Evaluation,
     draft: Evaluation,
     rows: np.ndarray,
-    draft_rules: Mapping[str, Any],
+    baseline_rules: _Rules,
+    draft_rules: _Rules,
     parts: list[list[str]],
 ) -> None:
-    base_threshold = _threshold(baseline.criteria)
-    draft_threshold = _threshold(draft.criteria)
+    base_threshold = baseline_rules.threshold
+    draft_threshold = draft_rules.threshold
     moved_minimums = [
         f"{name} {_number(base_threshold[name]) if name in base_threshold else 'none'}"
         f" → {_number(value)}"
@@ -1990,22 +2314,23 @@ def _explain_stage(
         for name, value in base_threshold.items()
         if name not in draft_threshold
     ]
-    sections = _rules_by_section(draft.criteria)
-    before = baseline.stage_code[rows]
-    after = draft.stage_code[rows]
+    sections = draft_rules.sections
+    # Plain lists: the loop below reads one value at a time.
+    before = baseline.stage_code[rows].tolist()
+    after = draft.stage_code[rows].tolist()
+    mql_via = draft.mql_via_code[rows].tolist()
     scores = {
-        "fit": draft.fit[rows],
-        "engagement": draft.engagement[rows],
-        "total": draft.total[rows],
+        "fit": draft.fit[rows].tolist(),
+        "engagement": draft.engagement[rows].tolist(),
+        "total": draft.total[rows].tolist(),
     }
-    for position in range(len(rows)):
+    for position, row in enumerate(rows.tolist()):
         was_mql = before[position] >= MQL_CODE
         is_mql = after[position] >= MQL_CODE
-        row = rows[position]
         if is_mql != was_mql and moved_minimums:
             parts[position].append("threshold " + ", ".join(moved_minimums))
         if is_mql and not was_mql:
-            if draft.mql_via_code[row] == 1:
+            if mql_via[position] == 1:
                 parts[position].append(f"now meets {_threshold_text(draft_threshold)}")
             else:
                 fast = [
