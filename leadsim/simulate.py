@@ -1050,9 +1050,10 @@ class _Changed:
     """The leads whose outputs differ between two evaluations of one draft.
 
     ``staged``: stage or queue (what the funnel counts and the flips read);
-    ``scored``: scores, whether at the MQL stage, or the matches of an MQL
-    rule (what the sweep and the MQLs lost and gained without each rule
-    read). Both sorted.
+    ``scored``: scores or the matches of an MQL rule (what the sweep and
+    the MQLs lost and gained without each rule read; under the same
+    thresholds, whether a lead is at the MQL stage follows from these).
+    Both sorted.
     """
 
     staged: np.ndarray
@@ -1062,46 +1063,37 @@ class _Changed:
     def between(cls, before: Evaluation, after: Evaluation, rules: _Rules) -> _Changed:
         """The changed leads, on the same leads with the same rules.
 
-        Arrays that are one and the same (rule columns and group scores are
-        shared through the condition cache) are skipped; when the evaluator
-        derived ``after`` from ``before``, only the rows it says may differ
-        are compared.
+        When the evaluator derived ``after`` from ``before``, the rows it
+        says may differ are taken as scored, and only their stage and queue
+        are compared. Otherwise the arrays are compared, skipping those that
+        are one and the same (rule columns and group scores are shared
+        through the condition cache).
         """
-        rows = None
         if after.changed is not None and after.changed[0] == before.serial:
             rows = np.asarray(after.changed[1], dtype=np.int64)
-        size = len(after.total) if rows is None else len(rows)
+            if not np.all(rows[1:] > rows[:-1]):
+                rows = np.unique(rows)
+            staged = np.not_equal(before.stage_code[rows], after.stage_code[rows])
+            staged |= before.queue_code[rows] != after.queue_code[rows]
+            return cls(rows[staged], rows)
 
         def differ(names: Sequence[str], pairs: list) -> np.ndarray:
             pairs = pairs + [(getattr(before, n), getattr(after, n)) for n in names]
-            differs = np.zeros(size, dtype=bool)
-            unequal = np.empty(size, dtype=bool)
+            differs = np.zeros(len(after.total), dtype=bool)
+            unequal = np.empty(len(after.total), dtype=bool)
             for old, new in pairs:
-                if old is new:
-                    continue
-                if rows is None:
-                    np.not_equal(old, new, out=unequal)
-                else:
-                    np.not_equal(old[rows], new[rows], out=unequal)
-                differs |= unequal
+                if old is not new:
+                    differs |= np.not_equal(old, new, out=unequal)
             return differs
 
-        staged = differ(("stage_code", "queue_code"), [])
+        staged = np.flatnonzero(differ(("stage_code", "queue_code"), []))
         masks = [
             (before.matches[rule.id], after.matches[rule.id])
             for rule in rules.order
             if rule.section in _MQL_SECTIONS
         ]
         scored = differ(("fit", "engagement", "total"), masks)
-        staged_at = np.flatnonzero(staged)
-        at_leads = staged_at if rows is None else rows[staged_at]
-        # Leads that entered or left the MQL stage count as scored too.
-        was_mql = before.stage_code[at_leads] >= MQL_CODE
-        scored[staged_at[was_mql != (after.stage_code[at_leads] >= MQL_CODE)]] = True
-        scored_at = np.flatnonzero(scored)
-        if rows is None:
-            return cls(staged_at, scored_at)
-        return cls(rows[staged_at], rows[scored_at])
+        return cls(staged, np.flatnonzero(scored))
 
 
 def _fixed_part(criteria: Any) -> str:
@@ -1643,6 +1635,7 @@ class _WithoutRule:
         self.scores = {"fit": fit[picked], "engagement": engagement[picked]}
         self.rows_mql = self.is_mql[picked]
         self.rows_slack = slack[picked]
+        self.reach: dict[float, np.ndarray] = {}
 
     def _slack(
         self, fit: np.ndarray, engagement: np.ndarray, total: np.ndarray
@@ -1694,14 +1687,7 @@ class _WithoutRule:
             return nobody, nobody
 
         points = float(rule.points)
-        hit = self.hits[rule.id]
-        # A positive rule can only take out MQLs with less slack than its
-        # points; a negative one can only lift leads it lacks that much for.
-        if points > 0:
-            reach = self.rows_mql & (self.rows_slack < points)
-        else:
-            reach = ~self.rows_mql & (self.rows_slack >= points)
-        picked = np.flatnonzero(hit & reach)
+        picked = np.flatnonzero(self.hits[rule.id] & self._reach(points))
         scores = {group: self.scores[group][picked] for group in SCORE_GROUPS}
         raw = self.raw[rule.section][picked] - points
         scores[rule.section] = self._finish(rule.section, raw, picked)
@@ -1711,6 +1697,22 @@ class _WithoutRule:
         before = self.rows_mql[picked]
         rows = self.rows[picked]
         return rows[before & ~now], rows[~before & now]
+
+    def _reach(self, points: float) -> np.ndarray:
+        """The candidates whose stage taking out ``points`` could change.
+
+        A positive rule can only take out MQLs with less slack than its
+        points; a negative one can only lift leads it lacks that much for.
+        Rules share few point values, so each is worked out once.
+        """
+        found = self.reach.get(points)
+        if found is None:
+            if points > 0:
+                found = self.rows_mql & (self.rows_slack < points)
+            else:
+                found = ~self.rows_mql & (self.rows_slack >= points)
+            self.reach[points] = found
+        return found
 
     def _leads(self, positions: np.ndarray) -> np.ndarray:
         """The leads at ``positions`` among the rows looked at."""
