@@ -10,6 +10,7 @@ fresh simulation without a cache, and checks that the update really ran.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +25,7 @@ from leadsim import simulate as simulate_module
 from leadsim.conditions import ConditionCache
 from leadsim.criteria import load_criteria, parse_criteria
 from leadsim.dataset import load_profile, prepare_leads
+from leadsim.evaluate import evaluate
 from leadsim.sample import generate
 from leadsim.simulate import compare, simulate
 
@@ -176,6 +178,18 @@ def _simulate_and_check(draft, baseline, leads, cache: ConditionCache) -> bool:
     return tallies.updated
 
 
+def _evaluate_afresh(criteria, leads, cache=None, previous=None):
+    """An evaluation that says nothing of the one before it."""
+    return evaluate(criteria, leads, cache=cache)
+
+
+@pytest.mark.parametrize(
+    "derived",
+    [
+        pytest.param(True, id="evaluator-says-which-leads-changed"),
+        pytest.param(False, id="comparison-finds-the-changed-leads"),
+    ],
+)
 @settings(
     max_examples=25,
     deadline=None,
@@ -183,7 +197,7 @@ def _simulate_and_check(draft, baseline, leads, cache: ConditionCache) -> bool:
 )
 @given(edits=edit_sequences())
 def test_edit_after_edit_gives_the_full_comparison(
-    leads, baseline, draft_document, edits
+    leads, baseline, draft_document, derived, edits
 ):
     cache = ConditionCache()
     document = copy.deepcopy(draft_document)
@@ -194,6 +208,8 @@ def test_edit_after_edit_gives_the_full_comparison(
         # Update however many leads an edit changes, so that every edit of
         # conditions, points or lists takes the update path.
         patch.setattr(simulate_module, "_UPDATE_SHARE", 1.0)
+        if not derived:
+            patch.setattr(simulate_module, "evaluate", _evaluate_afresh)
         for name, value in edits:
             before = copy.deepcopy(document)
             EDITS[name][0](document, value)
@@ -227,6 +243,69 @@ def test_another_baseline_counts_everything_again(leads, baseline, draft_documen
 
     assert not _simulate_and_check(draft, other, leads, cache)
     assert _simulate_and_check(draft, other, leads, cache)
+
+
+def _with_click_rules(document: dict, count: int) -> dict:
+    """The draft with ``count`` more engagement rules, on email clicks."""
+    wider = copy.deepcopy(document)
+    wider["mql"]["engagement"]["rules"] += [
+        {
+            "id": f"clicks-{clicks}",
+            "label": f"{clicks} email clicks",
+            "points": 1,
+            "when": {"field": "email_clicks", "gte": clicks},
+        }
+        for clicks in range(1, count + 1)
+    ]
+    return wider
+
+
+@pytest.fixture
+def any_share(monkeypatch):
+    """Update however many leads an edit changes."""
+    monkeypatch.setattr(simulate_module, "_UPDATE_SHARE", 1.0)
+
+
+@pytest.mark.usefixtures("any_share")
+def test_more_rules_than_one_word_of_bits(leads, baseline, draft_document):
+    # 27 rules and 40 more: the bits of MQLs lost without each rule take
+    # two 64-bit words per lead.
+    cache = ConditionCache()
+    document = _with_click_rules(draft_document, 40)
+    steps = [
+        lambda: None,
+        lambda: _rule(document, "page-visits")["when"].update(gte=7),
+        lambda: _rule(document, "clicks-3").update(points=12),
+        lambda: _rule(document, "clicks-39").update(
+            when={"field": "page_visits", "gte": 2}
+        ),
+    ]
+    for number, step in enumerate(steps):
+        step()
+        draft = parse_criteria(yaml.safe_dump(document, sort_keys=False))
+        assert len(draft.rules()) == 67
+
+        updated = _simulate_and_check(draft, baseline, leads, cache)
+
+        assert updated is (number > 0)
+
+
+@pytest.mark.usefixtures("any_share")
+def test_a_history_without_outcomes_segments_or_dates(baseline, draft_document):
+    frame, _ = generate(1500, seed=5)
+    profile = dataclasses.replace(
+        load_profile(PROFILE), outcomes={}, segments=[], created_column=None
+    )
+    bare = prepare_leads(frame, profile, source="bare.csv")
+    cache = ConditionCache()
+    document = copy.deepcopy(draft_document)
+    for visits in (5, 3, 8):
+        _rule(document, "page-visits")["when"]["gte"] = visits
+        draft = parse_criteria(yaml.safe_dump(document, sort_keys=False))
+
+        updated = _simulate_and_check(draft, baseline, bare, cache)
+
+        assert updated is (visits != 5)
 
 
 def _listing_reference(baseline, draft, facts, flipped, limit):
