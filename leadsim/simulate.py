@@ -575,11 +575,11 @@ def _compare(
     draft_rules = _Rules.of(draft.criteria)
     known_rules = None if previous is None else previous.baseline_rules
     base_rules = _Rules.of(baseline.criteria, known_rules)
-    rows = None
+    changed = None
     if previous is not None:
-        rows = previous.changed_rows(baseline, draft, draft_rules)
-    if previous is not None and rows is not None:
-        tallies = previous.update(baseline, draft, draft_rules, rows)
+        changed = previous.changed_rows(baseline, draft, draft_rules)
+    if previous is not None and changed is not None:
+        tallies = previous.update(baseline, draft, draft_rules, changed)
     else:
         known = None
         if previous is not None and previous.lead_key == _lead_key(leads):
@@ -833,9 +833,10 @@ class _Counts:
 class _Rows:
     """Some leads, with every column read at them kept for the next reader.
 
-    An update reads many of the same columns for the previous draft and for
-    the new one (the rule columns the edit left alone, the baseline's
-    stages, the outcomes); each is gathered once.
+    An update reads some columns at the changed leads more than once (the
+    sweep and the MQLs lost without each rule both read the exclusion and
+    fast-track columns and the scores); each is gathered once. The columns
+    must not change while the rows are in use.
     """
 
     def __init__(self, rows: np.ndarray) -> None:
@@ -957,7 +958,9 @@ class _Tallies:
             counts=counts,
             flips=_FlipTally.count(baseline, draft, facts),
             sweep=_SweepTally.count(draft, rules, facts),
-            masks=masks or _MaskCounts(lead.worked, lead.opportunity),
+            masks=_MaskCounts(lead.worked, lead.opportunity)
+            if masks is None
+            else masks,
             without=_WithoutTally.count(draft, rules),
         )
 
@@ -1870,7 +1873,9 @@ class _MaskCounts:
     def __init__(self, worked: np.ndarray | None, opportunity: np.ndarray) -> None:
         self.basis = worked
         self.opportunity = opportunity if worked is None else opportunity & worked
-        self.basis_n = len(opportunity) if worked is None else int(worked.sum())
+        self.basis_n = (
+            len(opportunity) if worked is None else int(np.count_nonzero(worked))
+        )
         self.basis_opportunity = int(np.count_nonzero(self.opportunity))
         self.known: dict[str, tuple[np.ndarray, tuple[int, int, int]]] = {}
 
