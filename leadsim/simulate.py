@@ -895,7 +895,7 @@ def _paired_classes(
 # Where a workshop's last comparison is kept in ``ConditionCache.latest``.
 _LATEST = "comparison"
 # Past this share of changed leads, counting them all again is as quick.
-_UPDATE_SHARE = 0.25
+_UPDATE_SHARE = 0.6
 # Rule sections whose matches the MQL stage reads (and so the sweep, and
 # the MQLs lost and gained without each rule); SQL rules act on the stage.
 _MQL_SECTIONS = ("exclude", "fit", "engagement", "fast_track")
