@@ -7,8 +7,10 @@ Each test runs the app on a copy of the repository's criteria (see the
 from __future__ import annotations
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from leadsim import simulate as simulate_module
 from leadsim.criteria import parse_criteria
 from leadsim.dataset import load_leads
 from leadsim.evaluate import evaluate
@@ -91,6 +93,38 @@ def test_moving_the_threshold_changes_the_kpis_by_what_the_simulator_says(
     assert mqls.value == f"{expected.draft.mql:,}"
     difference = expected.draft.mql - expected.baseline.mql
     assert mqls.delta == (f"+{difference:,}" if difference > 0 else "no change")
+    assert _metric(app, "SQLs").value == f"{expected.draft.sql:,}"
+    rate = expected.draft.rates["mql_opportunity"].value
+    assert _metric(app, "MQL → opp.").value == f"{rate:.1%}"
+
+
+def test_a_rule_edit_shows_on_simulate_what_a_fresh_simulation_says(
+    app, leads, criteria_root
+):
+    """The session's simulation after an edit is updated from the last one;
+    the page must still show exactly what a simulation from scratch gives."""
+    # Results are shared between sessions; an earlier test's would stand in
+    # for this session's first simulation and leave it nothing to build on.
+    st.cache_resource.clear()
+    _open(app, "simulate")
+    app.switch_page(PAGES["design"])
+    app.session_state["design_rule:fit:0"] = True  # open the first fit rule
+    app.run()
+    points = next(box for box in app.number_input if box.label == "points")
+    points.set_value(points.value + 15).run()
+    app.switch_page(PAGES["simulate"])
+    app.run()
+
+    assert not app.exception
+    caches = app.session_state["leadsim_condition_caches"]
+    (cache,) = caches.values()
+    assert cache.latest[simulate_module._LATEST].updated  # built on the last one
+    draft = parse_criteria(app.session_state["leadsim_draft_text"])
+    baseline = parse_criteria(
+        (criteria_root / "erp-lead-stages" / "1.0.0.yaml").read_text()
+    )
+    expected = simulate(draft, baseline, leads, capacity=120)
+    assert _metric(app, "MQLs").value == f"{expected.draft.mql:,}"
     assert _metric(app, "SQLs").value == f"{expected.draft.sql:,}"
     rate = expected.draft.rates["mql_opportunity"].value
     assert _metric(app, "MQL → opp.").value == f"{rate:.1%}"
