@@ -405,7 +405,7 @@ def rule_impact_frame(simulation: Simulation) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    # None (no leads to measure) becomes NaN, which tables show as blank.
+    # None (no leads to measure) becomes NaN; the page shows it as a dash.
     measured = ["opportunity rate (matched)", "opportunity rate (rest)", "lift"]
     frame[measured] = frame[measured].astype("float64")
     return frame

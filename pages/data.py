@@ -541,7 +541,7 @@ def _confirm_in_use(saved: Path) -> None:
 
 def _preview(frame: pd.DataFrame, profile: Profile, path: Path) -> None:
     renamed = frame.rename(columns=profile.rename)
-    st.dataframe(renamed.head(200), hide_index=True, width="stretch")
+    st.dataframe(renamed.head(200), hide_index=True, width="stretch", placeholder="—")
     st.download_button(
         "Download the renamed table (CSV)",
         neutralise_formulas(renamed).to_csv(index=False).encode("utf-8"),

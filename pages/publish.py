@@ -377,7 +377,7 @@ def _history() -> None:
             "content": [_intact(entry.intact) for entry in entries],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="—")
 
     versions = [entry.version for entry in entries]
     chosen = st.selectbox(

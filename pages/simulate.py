@@ -177,7 +177,7 @@ def _segments_tab(simulation: Simulation) -> None:
         }
         for value in simulation.segments[column]
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
 
 
 def _scores_tab(simulation: Simulation) -> None:
@@ -203,13 +203,15 @@ def _scores_tab(simulation: Simulation) -> None:
 def _rules_tab(simulation: Simulation) -> None:
     st.caption(
         "Opportunity rates count leads sales worked. Lift is the matched rate "
-        "over the rest; 'MQLs lost without it' is what removing the rule costs."
+        "over the rest; 'MQLs lost without it' is what removing the rule costs. "
+        "A dash: no worked lead to measure."
     )
     frame = views.rule_impact_frame(simulation)
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
+        placeholder="—",
         column_config={
             "opportunity rate (matched)": st.column_config.NumberColumn(
                 format="percent"
@@ -245,6 +247,7 @@ def _flips_tab(simulation: Simulation) -> None:
         shown.drop(columns=["row"]).head(500),
         hide_index=True,
         width="stretch",
+        placeholder="—",
         column_config={
             "lead_id": "lead",
             "reason": st.column_config.TextColumn("why", width="large"),
@@ -334,6 +337,7 @@ def _lookup_tab(simulation: Simulation) -> None:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="—",
         )
 
 
