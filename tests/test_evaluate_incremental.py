@@ -115,11 +115,9 @@ def _edit(document: dict, data: st.DataObject) -> bool:
     return structural
 
 
-def test_an_edit_touches_its_rows_and_the_accounts_they_move() -> None:
-    """Only the rows whose rule column moved are evaluated again, plus the
-    members of an account whose promotion they change."""
-    leads = prepare_leads(READABLE, PROFILE)
-    document = {
+def _one_fit_rule(minimum_employees: int) -> dict:
+    """Criteria with one fit rule (30 points at the given employees), MQL at 20."""
+    return {
         "kind": "lead-criteria",
         "schema_version": 1,
         "id": "edit",
@@ -133,26 +131,34 @@ def test_an_edit_touches_its_rows_and_the_accounts_they_move() -> None:
                         "id": "staffed",
                         "label": "Staffed",
                         "points": 30,
-                        "when": {"field": "employees", "gte": 30},
+                        "when": {"field": "employees", "gte": minimum_employees},
                     }
                 ]
             },
             "threshold": {"total": 20},
         },
-        "sql": {
-            "require": [
-                {"id": "demo", "label": "Demo", "when": {"field": "demo", "eq": True}}
-            ],
-            "account": {
-                "key": "account",
-                "min_contacts": 2,
-                "min_departments": 2,
-                "department_field": "department",
-            },
-        },
-        "routing": [{"id": "mql", "when": {"stage": "mql"}, "queue": "sdr"}],
+        "sql": {},
         "fallback": {"queue": "nurture"},
     }
+
+
+def test_an_edit_touches_its_rows_and_the_accounts_they_move() -> None:
+    """Only the rows whose rule column moved are evaluated again, plus the
+    members of an account whose promotion they change."""
+    leads = prepare_leads(READABLE, PROFILE)
+    document = _one_fit_rule(minimum_employees=30)
+    document["sql"] = {
+        "require": [
+            {"id": "demo", "label": "Demo", "when": {"field": "demo", "eq": True}}
+        ],
+        "account": {
+            "key": "account",
+            "min_contacts": 2,
+            "min_departments": 2,
+            "department_field": "department",
+        },
+    }
+    document["routing"] = [{"id": "mql", "when": {"stage": "mql"}, "queue": "sdr"}]
     cache = ConditionCache()
     before = evaluate(_parse(document), leads, cache=cache)
     # employees a 250, b 40, c 900, d blank: a, b and c are MQLs. Demo: a
@@ -189,29 +195,7 @@ def test_an_edit_touches_its_rows_and_the_accounts_they_move() -> None:
 
 def test_a_threshold_move_is_evaluated_in_full() -> None:
     leads = prepare_leads(READABLE, PROFILE)
-    document = {
-        "kind": "lead-criteria",
-        "schema_version": 1,
-        "id": "edit",
-        "version": "1.0.0",
-        "title": "Edit",
-        "owners": {"marketing": "M", "sales": "S"},
-        "mql": {
-            "fit": {
-                "rules": [
-                    {
-                        "id": "big",
-                        "label": "Big",
-                        "points": 30,
-                        "when": {"field": "employees", "gte": 200},
-                    }
-                ]
-            },
-            "threshold": {"total": 20},
-        },
-        "sql": {},
-        "fallback": {"queue": "nurture"},
-    }
+    document = _one_fit_rule(minimum_employees=200)
     before = evaluate(_parse(document), leads)
     document["mql"]["threshold"]["total"] = 40
     after = evaluate(_parse(document), leads, previous=before)
