@@ -615,7 +615,10 @@ def _promote_edited(
     was_mql = previous.mql_via_code[rows] > 0
     is_mql = stage[rows] >= MQL
     moved = (was_mql != is_mql) | (previous.lead_sql[rows] != lead_sql[rows])
-    affected = np.unique(account[rows[moved]])
+    # The accounts to count again, in code order (marking beats a sort).
+    marked = np.zeros(len(account_ready), dtype=bool)
+    marked[account[rows[moved]]] = True
+    affected = np.flatnonzero(marked)
     members, local = _account_members(account, affected, len(account_ready))
 
     # Each member's stage before promotion: a disqualified lead stays so
@@ -636,9 +639,7 @@ def _promote_edited(
     account_ready[affected] = ready
     _promote(spec, ready[local], member_stage, member_via, member_sql)
 
-    outside = np.ones(len(account_ready), dtype=bool)
-    outside[affected] = False
-    rest = rows[outside[account[rows]]]
+    rest = rows[~marked[account[rows]]]
     rest_stage, rest_via = stage[rest], sql_via[rest]
     _promote(spec, account_ready[account[rest]], rest_stage, rest_via, lead_sql[rest])
     stage[rest], sql_via[rest] = rest_stage, rest_via
