@@ -30,6 +30,7 @@ from leadsim.conditions import (
     evaluate_condition,
     resolve_lists,
 )
+from leadsim.criteria import RULE_SECTIONS
 from leadsim.dataset import Leads
 from leadsim.errors import DataError, raise_if_errors
 
@@ -329,7 +330,7 @@ def _edit_from(
         or previous.leads.fingerprint != leads.fingerprint
         or len(previous.leads) != len(leads)
         or list(previous.matches) != list(matches)
-        or _outline(previous.criteria) != _outline(criteria)
+        or edit_outline(previous.criteria) != edit_outline(criteria)
     ):
         return None
 
@@ -347,29 +348,27 @@ def _edit_from(
     return touched, edited
 
 
-def _outline(criteria: CriteriaLike) -> str:
-    """The criteria without rule conditions, rule points and lists, as text.
+def edit_outline(criteria: CriteriaLike) -> str:
+    """The criteria less what an edit of rule conditions, points or lists changes.
 
-    Two criteria with one outline differ only in what changes some rule
-    columns or points; routing conditions are kept with their lists
-    resolved, since a list edit can move a route.
+    Rules are cut down to their ids; lists, labels and the words about the
+    file (title, version, owners) go. What stays (rule ids by section,
+    thresholds, caps, decay, the SQL requirements, routing with its lists
+    resolved, since a list edit can move a route, and the fallback) must be
+    equal for an evaluation, or a comparison, to be built on the last one.
     """
-    data = dict(criteria.data)
-    lists = data.pop("lists", None) or {}
-    for key in ("routing", "fallback"):
-        if key in data:
-            data[key] = resolve_lists(data[key], lists)
-    return json.dumps(_without_rule_bodies(data), sort_keys=True, default=str)
-
-
-def _without_rule_bodies(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "id" in value and "when" in value and "queue" not in value:
-            return {k: v for k, v in value.items() if k not in ("when", "points")}
-        return {key: _without_rule_bodies(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_rule_bodies(item) for item in value]
-    return value
+    data = criteria.data
+    kept = {key: data.get(key) for key in ("mql", "sql", "routing", "fallback")}
+    kept = json.loads(json.dumps(kept, default=str))
+    for path in RULE_SECTIONS.values():
+        rules: Any = kept
+        for key in path:
+            rules = rules.get(key) if isinstance(rules, dict) else None
+        for index, rule in enumerate(rules or []):
+            rules[index] = {"id": rule.get("id")}
+    lists = data.get("lists") or {}
+    kept["routing"] = resolve_lists(kept["routing"], lists)
+    return json.dumps(kept, sort_keys=True)
 
 
 def _apply_edit(

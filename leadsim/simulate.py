@@ -31,9 +31,8 @@ import pyarrow as pa
 
 from leadsim import stats
 from leadsim.conditions import ConditionCache, resolve_lists
-from leadsim.criteria import RULE_SECTIONS
 from leadsim.dataset import EPOCH, Leads
-from leadsim.evaluate import Evaluation, evaluate
+from leadsim.evaluate import Evaluation, edit_outline, evaluate
 from leadsim.stats import MQL_CODE, SQL_CODE, STAGES, Delta, Rate
 
 logger = logging.getLogger(__name__)
@@ -1099,26 +1098,6 @@ class _Changed:
         return cls(staged, np.flatnonzero(scored))
 
 
-def _fixed_part(criteria: Any) -> str:
-    """The criteria as text, less what an edit of rule conditions changes.
-
-    Rules are cut down to their ids (conditions, points, labels and notes
-    left out), the lists go, and so do the words about the file (title,
-    version, owners). What stays (rule ids by section, thresholds, caps,
-    decay, the SQL requirements, routing and the fallback) must be equal
-    for one comparison's tallies to be updated into the next.
-    """
-    data = json.loads(json.dumps(criteria.data, default=str))
-    for path in RULE_SECTIONS.values():
-        rules = data
-        for key in path:
-            rules = rules.get(key) if isinstance(rules, dict) else None
-        for index, rule in enumerate(rules or []):
-            rules[index] = {"id": rule.get("id")}
-    kept = {key: data.get(key) for key in ("mql", "sql", "routing", "fallback")}
-    return json.dumps(kept, sort_keys=True)
-
-
 def _funnel(
     numbers: Mapping[str, np.ndarray],
     group: int = 0,
@@ -1334,8 +1313,9 @@ class _Rules:
 
     @functools.cached_property
     def fixed(self) -> str:
-        """The criteria less what an edit of rule conditions changes."""
-        return _fixed_part(self.criteria)
+        """The criteria less what an edit of rule conditions changes (see
+        :func:`leadsim.evaluate.edit_outline`)."""
+        return edit_outline(self.criteria)
 
 
 def _rules_by_section(rules: Sequence[Any]) -> dict[str, list[Any]]:
@@ -1833,33 +1813,6 @@ def _rule_status(rule: _RuleView, previous: _RuleView | None) -> str:
         and previous.points == rule.points
     )
     return "unchanged" if same else "changed"
-
-
-def rule_impact(
-    draft: Evaluation,
-    baseline: Evaluation | None = None,
-    worked: np.ndarray | None = None,
-    opportunity: np.ndarray | None = None,
-) -> list[RuleImpact]:
-    """Per rule of the draft: leads matched, opportunity lift, MQLs without it.
-
-    Opportunity rates are taken among ``worked`` leads (all leads when
-    ``None``). Rules of the baseline that the draft removed are listed last
-    with status ``removed`` and their baseline matches.
-    """
-    size = len(draft.leads)
-    if opportunity is None:
-        opportunity = stats.as_flags(draft.leads.outcome("opportunity"), size)
-    rules = _Rules.of(draft.criteria)
-    without = _WithoutRule(draft, rules)
-    return _impacts(
-        draft,
-        rules,
-        baseline,
-        None if baseline is None else _Rules.of(baseline.criteria),
-        _MaskCounts(worked, opportunity),
-        {rule.id: without.change(rule) for rule in rules.order},
-    )
 
 
 class _MaskCounts:

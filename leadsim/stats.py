@@ -115,12 +115,6 @@ def wilson_interval(
     return low, high
 
 
-def is_small(n: np.ndarray | int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """True where a rate is too uncertain to read (n < 30 or half-width > 10 pts)."""
-    half_width = (np.asarray(high) - np.asarray(low)) / 2.0
-    return (np.asarray(n) < SMALL_N) | (half_width > SMALL_HALF_WIDTH + 1e-12)
-
-
 def rate(successes: int, n: int) -> Rate:
     """Build a :class:`Rate` with its Wilson interval and small-sample flag."""
     return _rate(int(successes), int(n))
