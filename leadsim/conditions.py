@@ -46,6 +46,26 @@ OPERATORS = (
     "within_days",
     "older_than_days",
 )
+
+# Each operator in words, as the design page and the diff read it.
+OPERATOR_WORDS: dict[str, str] = {
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "gt": "is more than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+    "between": "is between",
+    "contains": "contains",
+    "contains_any": "contains any of",
+    "contains_all": "contains all of",
+    "present": "is filled in",
+    "within_days": "is within the last … days",
+    "older_than_days": "is older than … days",
+}
+
 ORDER_OPERATORS = frozenset({"gt", "gte", "lt", "lte", "between"})
 AGE_OPERATORS = frozenset({"within_days", "older_than_days"})
 

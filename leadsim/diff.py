@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from leadsim.conditions import OPERATOR_WORDS
 from leadsim.errors import format_path
 
 if TYPE_CHECKING:
@@ -80,19 +81,6 @@ HANDLED_TOP = {
     "fallback",
 }
 
-OPERATOR_WORDS = {
-    "eq": "is",
-    "ne": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "gt": "is more than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-    "contains": "contains",
-    "contains_any": "contains any of",
-    "contains_all": "contains all of",
-}
 # For a list-valued operator, how an added or removed item reads.
 LIST_OPERATOR_CHANGES = {
     "in": ("now also matches", "no longer matches"),

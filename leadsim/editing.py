@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from leadsim.conditions import OPERATOR_WORDS
 from leadsim.criteria import RULE_SECTIONS
 
 logger = logging.getLogger(__name__)
@@ -50,24 +51,6 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "number": ("gte", "gt", "lte", "lt", "eq", "ne", "between", "in", "present"),
     "date": ("within_days", "older_than_days", "gte", "lte", "between", "present"),
     "boolean": ("eq", "present"),
-}
-
-OPERATOR_WORDS: dict[str, str] = {
-    "eq": "is",
-    "ne": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "gt": "is more than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-    "between": "is between",
-    "contains": "contains",
-    "contains_any": "contains any of",
-    "contains_all": "contains all of",
-    "present": "is filled in",
-    "within_days": "is within the last … days",
-    "older_than_days": "is older than … days",
 }
 
 ALL_OPERATORS = tuple(OPERATOR_WORDS)
